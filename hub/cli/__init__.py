@@ -1,0 +1,1 @@
+"""The ``enclave`` command line. Each sub-command group lives in its own module here."""
