@@ -1,0 +1,257 @@
+"""Database models of the control plane (SQLAlchemy 2 typed declarative).
+
+Only portable column types are used (Integer, String, Text, Boolean, JSON, timestamps) so the same
+models run on SQLite (default) and PostgreSQL (``ENCLAVE_DATABASE_URL``). The schema itself is
+owned by the Alembic migrations in ``hub/migrations/versions``; a test checks that the models and
+the migrations agree.
+
+Tables: ``orgs``, ``users``, ``user_roles``, ``datasets``, ``dataset_versions``,
+``dataset_files``, ``grants``, ``grant_items``, ``grant_members``, ``audit_log``, ``audit_head``.
+Timestamps are timezone-aware UTC in Python (:class:`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ORG_KINDS = ("operator", "developer", "provider", "regulator")
+ROLES = ("admin", "analyst", "reviewer", "auditor", "provider_steward")
+GRANT_STATES = ("draft", "active", "suspended", "expired", "revoked")
+PURPOSES = ("public_welfare", "industry")
+AUDIT_OUTCOMES = ("ok", "refused", "error")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python; naive UTC on SQLite (which has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Enclave stores aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Org(Base):
+    """An organisation: the operator, a secondary developer, a data provider or a regulator."""
+
+    __tablename__ = "orgs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # short handle used on the CLI
+    kind: Mapped[str] = mapped_column(String(16))
+    title_zh: Mapped[str] = mapped_column(String(200), default="")
+    title_en: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="org")
+
+
+class User(Base):
+    """A person who logs in; belongs to exactly one org and holds one or more roles."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[Org] = relationship(back_populates="users")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", order_by="UserRole.role"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(row.role for row in self.role_rows)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Dataset(Base):
+    """A catalogue entry (公共数据资源目录); its data lives in immutable versions."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # slug, also the store folder
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200), default="")
+    provider_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    domain: Mapped[str] = mapped_column(String(64))
+    registration_no: Mapped[str] = mapped_column(String(64), default="")
+    update_cadence: Mapped[str] = mapped_column(String(32), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    provider: Mapped[Org] = relationship()
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", order_by="DatasetVersion.number"
+    )
+
+
+class DatasetVersion(Base):
+    """One immutable version: files copied into the store, checksummed, profiled, classified."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)  # declared classification
+    suggested_level: Mapped[int] = mapped_column(Integer)  # what the scanner's tags suggest
+    format: Mapped[str] = mapped_column(String(16))
+    row_count: Mapped[int] = mapped_column(Integer)
+    # [{"name": str, "type": str, "tags": [entity, ...]}, ...] in file column order
+    schema: Mapped[list[Any]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))  # over (file name, file sha256) pairs
+    store_path: Mapped[str] = mapped_column(String(500))  # relative to paths().store
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+    files: Mapped[list[DatasetFile]] = relationship(order_by="DatasetFile.name")
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset.name}@{self.number}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column["name"] for column in self.schema]
+
+
+class DatasetFile(Base):
+    __tablename__ = "dataset_files"
+    __table_args__ = (UniqueConstraint("version_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
+    name: Mapped[str] = mapped_column(String(255))  # file name inside the version folder
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+
+
+class Grant(Base):
+    """An authorization (授权) from the operator to a secondary developer for one scenario."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    developer_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    scenario: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(32))
+    price_minor: Mapped[int | None] = mapped_column(Integer, nullable=True)  # fen / cents
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    state_reason: Mapped[str] = mapped_column(Text, default="")  # e.g. why it was revoked
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    operator_org: Mapped[Org] = relationship(foreign_keys=[operator_org_id])
+    developer_org: Mapped[Org] = relationship(foreign_keys=[developer_org_id])
+    items: Mapped[list[GrantItem]] = relationship(cascade="all, delete-orphan")
+    member_rows: Mapped[list[GrantMember]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def member_ids(self) -> frozenset[int]:
+        return frozenset(row.user_id for row in self.member_rows)
+
+
+class GrantItem(Base):
+    """One dataset version in a grant, optionally limited to some columns."""
+
+    __tablename__ = "grant_items"
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"), primary_key=True)
+    columns: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # None: all columns
+
+    version: Mapped[DatasetVersion] = relationship()
+
+
+class GrantMember(Base):
+    __tablename__ = "grant_members"
+
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit log (see :mod:`hub.audit`)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # UTC ISO text, exactly what was hashed
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON text
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's anchor: last seq and hash, plus where the chain starts after pruning."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    base_seq: Mapped[int] = mapped_column(Integer)  # last pruned seq (0: nothing pruned)
+    base_hash: Mapped[str] = mapped_column(String(64))  # hash of that entry (genesis: zeros)
