@@ -1,0 +1,75 @@
+"""Parquet: sizes are checked from the footer before any column is decompressed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from egress_filter.readers.base import (
+    Document,
+    ReaderError,
+    ReadLimits,
+    TableBlock,
+    dedupe_headers,
+)
+
+
+def read_parquet(path: Path, limits: ReadLimits) -> Document:
+    """Read every row group of a Parquet file into a string table."""
+    try:
+        pf = pq.ParquetFile(path)
+        meta = pf.metadata
+        inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReaderError("malformed", f"malformed Parquet: {exc}", f"Parquet 格式错误：{exc}") from exc
+    if inflated > limits.max_uncompressed_bytes:
+        raise ReaderError(
+            "too_large",
+            f"Parquet data inflates to {inflated} bytes (limit {limits.max_uncompressed_bytes})",
+            f"Parquet 解压后 {inflated} 字节，超过上限 {limits.max_uncompressed_bytes}",
+        )
+    try:
+        table = pf.read()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReaderError("malformed", f"malformed Parquet: {exc}", f"Parquet 格式错误：{exc}") from exc
+    return Document(kind="parquet", tables=[TableBlock(as_string_table(table))])
+
+
+def as_string_table(table: pa.Table) -> pa.Table:
+    """Every column as strings: primitives cast, nested and binary values rendered as text."""
+    columns = []
+    for column in table.columns:
+        columns.append(_column_as_strings(column))
+    return pa.table(columns, names=dedupe_headers(table.column_names))
+
+
+def _column_as_strings(column: pa.ChunkedArray) -> pa.Array:
+    t = column.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return column.cast(pa.string())
+    if pa.types.is_dictionary(t):
+        return _column_as_strings(column.cast(t.value_type))
+    if pa.types.is_floating(t):
+        # 13812345678.0 must still read as a phone number; keep integral floats integral
+        return pa.array([_float_text(v) for v in column.to_pylist()], pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return pa.array([None if v is None else v.decode("utf-8", "replace")
+                         for v in column.to_pylist()], pa.string())
+    if pa.types.is_nested(t):
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+                         for v in column.to_pylist()], pa.string())
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([None if v is None else str(v) for v in column.to_pylist()], pa.string())
+
+
+def _float_text(value: float | None) -> str | None:
+    if value is None:
+        return None
+    if value == value and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value)
