@@ -67,9 +67,10 @@ class Finding:
     score: float = 1.0
     examples: list[str] = field(default_factory=list)
     verdict: Verdict = Verdict.BLOCK
+    detail: str = ""  # why, in words (used by statistical disclosure findings)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "entity": self.entity,
             "count": self.count,
             "location": self.location,
@@ -77,6 +78,9 @@ class Finding:
             "examples": self.examples,
             "verdict": self.verdict.value,
         }
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 @dataclass

@@ -25,8 +25,10 @@ What is checked, from the file alone:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -334,3 +336,52 @@ def check_text(text: str, config: SdcConfig) -> list[tuple[int, int, int, str]]:
                     out.append((number, m.start(), m.end(),
                                 f"residual degrees of freedom {m.group(1)} < {config.dof_threshold}"))
     return out
+
+
+def read_acro_record(path: Path, sha256: str | None = None) -> dict[str, Any] | None:
+    """What ACRO (AI-SDC/ACRO) said about ``path``, from a ``results.json`` in the same folder.
+
+    ACRO's ``finalise(..., "json")`` writes ``results.json`` as ``{"version", "results": {uid:
+    {"status", "type", "files": [{"name", "sdc": {"summary", "cells"}}], "summary", "exception",
+    "comments", "command", ...}}}`` and ``checksums/<file>.txt`` with a SHA-256 per file. The
+    record is informational: the scanner re-checks the file itself and never lowers its verdict
+    because ACRO passed it.
+    """
+    results_path = path.parent / "results.json"
+    if path.name == "results.json" or not results_path.is_file() or results_path.is_symlink():
+        return None
+    try:
+        if results_path.stat().st_size > 16 * 1024 * 1024:
+            return {"error": "results.json too large to read"}
+        document = json.loads(results_path.read_text("utf-8"))
+        results = document.get("results") or {}
+        for uid, output in results.items():
+            for entry in output.get("files") or []:
+                if Path(str(entry.get("name", ""))).name == path.name:
+                    return _acro_summary(document, uid, output, entry, path, sha256)
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        return {"error": f"unreadable results.json: {type(exc).__name__}"}
+    return None
+
+
+def _acro_summary(document: dict[str, Any], uid: str, output: dict[str, Any], entry: dict[str, Any],
+                  path: Path, sha256: str | None) -> dict[str, Any]:
+    sdc = entry.get("sdc") or {}
+    record = {
+        "version": document.get("version"),
+        "output": uid,
+        "status": output.get("status"),
+        "type": output.get("type"),
+        "summary": output.get("summary"),
+        "exception": output.get("exception"),
+        "sdc_summary": sdc.get("summary"),
+        "command": output.get("command"),
+    }
+    checksum_file = path.parent / "checksums" / f"{path.name}.txt"
+    if sha256 and checksum_file.is_file() and not checksum_file.is_symlink():
+        try:
+            recorded = checksum_file.read_text("utf-8").split()[0].lower()
+        except (OSError, ValueError, IndexError):
+            recorded = ""
+        record["checksum_valid"] = recorded == sha256
+    return record

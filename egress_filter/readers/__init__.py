@@ -42,11 +42,11 @@ def read_document(path: Path, data: bytes, kind: str, limits: ReadLimits) -> Doc
     if kind == "parquet":
         from egress_filter.readers.columnar import read_parquet
 
-        return read_parquet(path, limits)
+        return read_parquet(data, limits)
     if kind == "xlsx":
         from egress_filter.readers.spreadsheet import read_xlsx
 
-        return read_xlsx(path, limits)
+        return read_xlsx(data, limits)
     if kind == "json":
         from egress_filter.readers.jsondoc import read_json
 

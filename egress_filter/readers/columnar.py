@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,10 +16,10 @@ from egress_filter.readers.base import (
 )
 
 
-def read_parquet(path: Path, limits: ReadLimits) -> Document:
-    """Read every row group of a Parquet file into a string table."""
+def read_parquet(data: bytes, limits: ReadLimits) -> Document:
+    """Read every row group of a Parquet file (its bytes) into a string table."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(pa.BufferReader(data))
         meta = pf.metadata
         inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     except (pa.ArrowException, OSError, ValueError) as exc:

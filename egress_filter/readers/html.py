@@ -54,7 +54,8 @@ def html_document(markup: str, *, kind: str = "html", where: dict[str, Any] | No
             if isinstance(node, Comment):
                 info["part"] = "comment"
             emit(str(node), info)
-    tables = [TableBlock(t, name=f"table {i + 1}") for i, t in enumerate(_tables(soup))]
+    tables = [TableBlock(t, name=f"table {i + 1}", extra={"where": dict(where or {})})
+              for i, t in enumerate(_tables(soup))]
     return Document(kind=kind, texts=[TextBlock("\n".join(lines), where=dict(where or {}),
                                                 line_map=line_map)], tables=tables)
 

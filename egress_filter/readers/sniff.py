@@ -8,6 +8,7 @@ the reader then proves the format by parsing it.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,7 @@ MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\xfe", "utf16"),
     (0, b"\xfe\xff", "utf16"),
 )
+_ZH = {"archive": "压缩包", "executable": "可执行程序", "pickle": "序列化对象（pickle/npy）"}
 BLOCKED_EXTENSIONS = frozenset({
     ".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz4", ".z", ".cab",
     ".exe", ".dll", ".so", ".dylib", ".bin", ".elf", ".sh", ".bat", ".ps1", ".jar", ".class",
@@ -94,6 +96,7 @@ class Sniffed:
     family: str
     problem: str | None = None
     detail: str = ""
+    detail_zh: str = ""
 
 
 def magic_family(head: bytes) -> str | None:
@@ -113,35 +116,42 @@ def looks_binary(head: bytes) -> bool:
     return bool(head) and controls / len(head) > 0.05
 
 
-def sniff(path: Path, head: bytes) -> Sniffed:
-    """Type of ``path`` given its first bytes (at least 512 when the file is that long)."""
+def sniff(path: Path, data: bytes) -> Sniffed:
+    """Type of ``path`` given its content (the first 8 KiB decide, zips are listed)."""
+    head = data[:8192]
     ext = path.suffix.lower()
     family = magic_family(head)
     kind = EXTENSION_KINDS.get(ext)
     if family in ("archive", "executable", "pickle"):
-        return Sniffed(None, family, family, f"content is {family} ({ext or 'no extension'})")
+        return Sniffed(None, family, family, f"content is {family} ({ext or 'no extension'})",
+                       f"内容为{_ZH[family]}（扩展名 {ext or '无'}）")
     if ext in BLOCKED_EXTENSIONS:
-        return Sniffed(None, family or "blocked", "type_blocked", f"extension {ext} is never released")
+        return Sniffed(None, family or "blocked", "type_blocked", f"extension {ext} is never released",
+                       f"扩展名 {ext} 一律不得出域")
     if kind is None:
-        return Sniffed(None, family or "unknown", "unknown_type", f"unknown extension {ext!r}")
+        return Sniffed(None, family or "unknown", "unknown_type", f"unknown extension {ext!r}",
+                       f"未知扩展名 {ext!r}")
     if family == "utf16":
-        return Sniffed(None, family, "encoding", "UTF-16 text is not accepted")
+        return Sniffed(None, family, "encoding", "UTF-16 text is not accepted", "不接受 UTF-16 编码文本")
     if kind in TEXT_KINDS:
         if family is not None or looks_binary(head):
             return Sniffed(None, family or "binary", "type_mismatch",
-                           f"{ext} file holds {family or 'binary'} content")
+                           f"{ext} file holds {family or 'binary'} content",
+                           f"{ext} 文件的实际内容是 {family or '二进制'}（扩展名与内容不符）")
         return Sniffed(kind, "text")
     if family != BINARY_KINDS[kind]:
         return Sniffed(None, family or "unknown", "type_mismatch",
-                       f"{ext} file holds {family or 'unrecognised'} content")
-    if kind == "xlsx" and not _is_xlsx_container(path):
-        return Sniffed(None, "zip", "archive", "zip file that is not an xlsx workbook")
+                       f"{ext} file holds {family or 'unrecognised'} content",
+                       f"{ext} 文件的实际内容是 {family or '无法识别的数据'}（扩展名与内容不符）")
+    if kind == "xlsx" and not _is_xlsx_container(data):
+        return Sniffed(None, "zip", "archive", "zip file that is not an xlsx workbook",
+                       "是压缩包而不是 xlsx 工作簿")
     return Sniffed(kind, family)
 
 
-def _is_xlsx_container(path: Path) -> bool:
+def _is_xlsx_container(data: bytes) -> bool:
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         return False

@@ -6,16 +6,16 @@ decompression bombs (total inflated size, per-entry ratio) and macro payloads.
 
 from __future__ import annotations
 
+import io
 import zipfile
-from pathlib import Path
 
 from egress_filter.readers.base import Document, ReaderError, ReadLimits, TableBlock, string_table
 
 
-def check_zip_directory(path: Path, limits: ReadLimits) -> None:
+def check_zip_directory(data: bytes, limits: ReadLimits) -> None:
     """Raise :class:`ReaderError` for bombs, macros or a broken container."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise ReaderError("malformed", f"broken xlsx container: {exc}",
@@ -41,13 +41,13 @@ def check_zip_directory(path: Path, limits: ReadLimits) -> None:
                               f"工作簿含二进制部件 {info.filename}（宏或控件）")
 
 
-def read_xlsx(path: Path, limits: ReadLimits) -> Document:
+def read_xlsx(data: bytes, limits: ReadLimits) -> Document:
     """All sheets as string tables; the first row of each sheet is its header."""
-    check_zip_directory(path, limits)
+    check_zip_directory(data, limits)
     import openpyxl  # heavy import, only when a workbook is scanned
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many unrelated types on bad input
         raise ReaderError("malformed", f"unreadable workbook: {type(exc).__name__}: {exc}",
                           f"工作簿无法读取：{type(exc).__name__}") from exc
