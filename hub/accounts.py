@@ -64,6 +64,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "catalog.register": frozenset({"admin"}),
     "catalog.verify": frozenset({"admin", "auditor"}),
     "grant.create": frozenset({"admin"}),
+    "grant.members": frozenset({"admin"}),
+    "grant.expire_due": frozenset({"admin"}),
     "audit.verify": frozenset({"admin", "auditor"}),
     "audit.export": frozenset({"admin", "auditor"}),
     "audit.prune": frozenset({"admin"}),

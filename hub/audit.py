@@ -139,6 +139,7 @@ class AuditAction:
 
     object_id: object
     details: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"  # the body may set "error" for a completed check that found problems
 
 
 @contextmanager
@@ -152,7 +153,7 @@ def audited(
 ) -> Iterator[AuditAction]:
     """Run a control-plane action and record it.
 
-    The body runs in a SAVEPOINT. On success an ``ok`` entry is added to the open transaction
+    The body runs in a SAVEPOINT. On success an ``ok`` entry (or ``act.outcome``) is added to the open transaction
     (the caller commits it with the change). On an :class:`EnclaveError` the body's changes are
     rolled back, a ``refused`` entry is recorded and **committed** — a refusal must leave a trace
     even though the exception propagates — and the error is re-raised. Any other exception is
@@ -172,7 +173,7 @@ def audited(
                {**act.details, "reason": reason})
         session.commit()
         raise
-    record(session, actor, action, object_type, act.object_id, "ok", act.details)
+    record(session, actor, action, object_type, act.object_id, act.outcome, act.details)
 
 
 def head(session: Session) -> tuple[int, str]:
