@@ -1,0 +1,27 @@
+"""CN_PASSPORT: PRC passport numbers (National Immigration Administration numbering).
+
+Ordinary passports: 1 letter + 8 digits (``G`` before 2012, ``E`` for e-passports), and after the
+E range ran out ``E`` + a letter other than I/O + 7 digits. Diplomatic, service and public-affairs
+passports: ``DE``/``SE``/``PE`` + 7 digits. There is no check digit and the shape is shared with
+many product and document codes, so the score without a context word (护照, passport) is low and
+a column needs its name or a high coverage to be tagged.
+"""
+
+from __future__ import annotations
+
+from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+
+
+class PassportRecognizer(ChinesePatternRecognizer):
+    """PRC ordinary and official passport numbers; context-dependent."""
+
+    ENTITY = "CN_PASSPORT"
+    SPECS = (
+        Spec("cn_passport_ordinary", r"[EG][0-9]{8}|E[A-HJ-NP-Z][0-9]{7}", 0.4,
+             left="0-9A-Za-z", right="0-9A-Za-z"),
+        Spec("cn_passport_official", r"(?:DE|SE|PE)[0-9]{7}", 0.3,
+             left="0-9A-Za-z", right="0-9A-Za-z"),
+    )
+    CONTEXT = ("护照", "护照号", "护照号码", "证件号", "出入境", "passport", "hzhm")
+    PREFILTER = r"[DEGPS][A-Z]?[0-9]{7}"
+    COLUMN_SCORE = 0.35

@@ -1,0 +1,155 @@
+"""PERSON: Chinese personal names, from jieba's shipped dictionary and a shipped surname list.
+
+No model is downloaded: jieba (already the spaCy segmenter) ships its dictionary with part-of-
+speech tags and an HMM for unknown words. A token is a name candidate when it is 2-4 Han
+characters, starts with a surname from ``egress_filter/data/surnames.txt`` (single surnames take
+1-2 given-name characters, compound surnames such as 欧阳 take 1-2), is not a dictionary word
+with a non-name tag (``马上``, ``高度``), and does not end like a place or an organisation
+(``金水区``, ``黄河``). Dictionary ``nr`` words score higher than unknown words. Context words
+(姓名, 联系人, 先生 ...) raise the score through Presidio's context enhancer.
+
+In tables a column of names is found from its values: whole cells of that shape
+(:meth:`PersonRecognizer.column_rows`), with the column name as context.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
+
+from egress_filter.recognizers._base import context_in_name
+
+# Last characters of places, organisations and things, not of given names.
+_NOT_NAME_ENDINGS = frozenset(
+    "省市区县镇乡村路街巷道河湖江海山峰桥站局厅院所馆部处科队司店厂场园庄屯营楼府宫寺"
+    "州州港湾岛塘洲坊门关口城堡台厦苑亭阁轩斋号室栋层段线组费额率数量价款税表期年月日"
+)
+NAME_CONTEXT = (
+    "姓名", "名字", "联系人", "申请人", "户主", "法人", "负责人", "经办人", "患者", "乘客", "旅客",
+    "先生", "女士", "同志", "本人", "收件人", "投诉人", "当事人", "驾驶人", "车主", "学生",
+    "name", "contact", "person", "applicant", "owner", "passenger", "xm",
+)
+
+
+@lru_cache(maxsize=1)
+def surnames() -> tuple[frozenset[str], frozenset[str]]:
+    """(single-character surnames, compound surnames) from the shipped list."""
+    text = resources.files("egress_filter.data").joinpath("surnames.txt").read_text("utf-8")
+    words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    return (frozenset(w for w in words if len(w) == 1), frozenset(w for w in words if len(w) == 2))
+
+
+@lru_cache(maxsize=1)
+def _word_tags() -> dict[str, str]:
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab
+
+
+_COMMON_WORD_FREQ = 800
+
+
+@lru_cache(maxsize=1)
+def _word_freq() -> dict[str, int]:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return jieba.dt.FREQ
+
+
+def _is_han(text: str) -> bool:
+    return all("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def name_score(word: str) -> float:
+    """Score of ``word`` as a Chinese personal name; 0 when it is not one."""
+    if not 2 <= len(word) <= 4 or not _is_han(word) or word[-1] in _NOT_NAME_ENDINGS:
+        return 0.0
+    single, compound = surnames()
+    if word[:2] in compound and len(word) >= 3:
+        pass
+    elif not (word[0] in single and len(word) <= 3):
+        return 0.0
+    tag = _word_tags().get(word)
+    if tag is None:
+        return 0.45  # unknown to the dictionary: jieba's HMM grouped it, typical of names
+    if tag != "nr":
+        return 0.0
+    # jieba tags some everyday words nr (谢谢, 江山); frequent two-character ones are not names.
+    return 0.0 if len(word) == 2 and _word_freq().get(word, 0) >= _COMMON_WORD_FREQ else 0.6
+
+
+class PersonRecognizer(EntityRecognizer):
+    """Chinese personal names from jieba tokens and a surname list."""
+
+    ENTITY = "PERSON"
+    CONTEXT = NAME_CONTEXT
+
+    def __init__(self, supported_language: str = "zh") -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY],
+            name=type(self).__name__,
+            supported_language=supported_language,
+            context=list(self.CONTEXT),
+        )
+
+    def load(self) -> None:
+        surnames()
+        _word_tags()
+        _word_freq()
+
+    def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
+        if nlp_artifacts is None or nlp_artifacts.tokens is None:
+            return []
+        results = []
+        for token in nlp_artifacts.tokens:
+            score = name_score(token.text)
+            if score > 0:
+                results.append(
+                    RecognizerResult(
+                        entity_type=self.ENTITY,
+                        start=token.idx,
+                        end=token.idx + len(token.text),
+                        score=score,
+                        analysis_explanation=AnalysisExplanation(
+                            recognizer=self.name,
+                            original_score=score,
+                            textual_explanation="surname + jieba dictionary/HMM token",
+                        ),
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                )
+        return results
+
+    # -- column path ---------------------------------------------------------------------
+    COLUMN_SCORE = 0.5
+
+    def name_context(self, column: str) -> bool:
+        return context_in_name(self.CONTEXT, column)
+
+    def column_rows(self, values: pa.Array) -> np.ndarray:
+        """Boolean mask of cells that are, as a whole, a plausible Chinese name.
+
+        The shape test runs in RE2 over the full column; the dictionary test runs once per
+        distinct candidate value, so a million rows of a few thousand names stay cheap.
+        """
+        single, compound = surnames()
+        shape = (
+            f"^(?:(?:{'|'.join(sorted(compound))})\\p{{Han}}{{1,2}}"
+            f"|[{''.join(sorted(single))}]\\p{{Han}}{{1,2}})$"
+        )
+        mask = pc.fill_null(pc.match_substring_regex(values, shape), False)
+        if not pc.any(mask).as_py():
+            return np.zeros(len(values), dtype=bool)
+        candidates = pc.unique(pc.filter(values, mask))
+        good = [v for v in candidates.to_pylist() if name_score(v) > 0]
+        hit = pc.fill_null(pc.is_in(values, value_set=pa.array(good, type=values.type)), False)
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
