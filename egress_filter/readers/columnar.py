@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from egress_filter.readers.base import (
@@ -17,24 +18,49 @@ from egress_filter.readers.base import (
 
 
 def read_parquet(data: bytes, limits: ReadLimits) -> Document:
-    """Read every row group of a Parquet file (its bytes) into a string table."""
+    """Read every row group of a Parquet file (its bytes) into a string table.
+
+    Dictionary-encoded columns are a decompression-bomb vector (one long value repeated a million
+    times is tiny on disk), so columns are read still dictionary-encoded and their expanded size
+    is added up batch by batch before anything is decoded.
+    """
     try:
-        pf = pq.ParquetFile(pa.BufferReader(data))
-        meta = pf.metadata
+        probe = pq.ParquetFile(pa.BufferReader(data))
+        meta = probe.metadata
         inflated = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ReaderError("malformed", f"malformed Parquet: {exc}", f"Parquet 格式错误：{exc}") from exc
+        _check_size(inflated, limits)
+        names = [f.name for f in probe.schema_arrow
+                 if pa.types.is_string(f.type) or pa.types.is_binary(f.type)
+                 or pa.types.is_large_string(f.type) or pa.types.is_large_binary(f.type)]
+        pf = pq.ParquetFile(pa.BufferReader(data), read_dictionary=names)
+        batches = []
+        for batch in pf.iter_batches(batch_size=8192):
+            inflated += sum(_expanded_bytes(col) for col in batch.columns)
+            _check_size(inflated, limits)
+            batches.append(batch)
+        table = pa.Table.from_batches(batches, schema=pf.schema_arrow) if batches else \
+            pf.schema_arrow.empty_table()
+    except ReaderError:
+        raise
+    except (pa.ArrowException, OSError, ValueError, IndexError, TypeError) as exc:
+        raise ReaderError("malformed", f"malformed Parquet: {exc}"[:300], f"Parquet 格式错误：{exc}"[:300]) from exc
+    return Document(kind="parquet", tables=[TableBlock(as_string_table(table))])
+
+
+def _expanded_bytes(column: pa.Array) -> int:
+    if pa.types.is_dictionary(column.type):
+        lengths = pc.binary_length(column.dictionary).fill_null(0)
+        return int(pc.sum(pc.take(lengths, column.indices)).as_py() or 0)
+    return column.nbytes
+
+
+def _check_size(inflated: int, limits: ReadLimits) -> None:
     if inflated > limits.max_uncompressed_bytes:
         raise ReaderError(
             "too_large",
-            f"Parquet data inflates to {inflated} bytes (limit {limits.max_uncompressed_bytes})",
-            f"Parquet 解压后 {inflated} 字节，超过上限 {limits.max_uncompressed_bytes}",
+            f"Parquet data inflates to more than {limits.max_uncompressed_bytes} bytes",
+            f"Parquet 解压后超过上限 {limits.max_uncompressed_bytes} 字节（疑似压缩炸弹）",
         )
-    try:
-        table = pf.read()
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ReaderError("malformed", f"malformed Parquet: {exc}", f"Parquet 格式错误：{exc}") from exc
-    return Document(kind="parquet", tables=[TableBlock(as_string_table(table))])
 
 
 def as_string_table(table: pa.Table) -> pa.Table:
