@@ -33,14 +33,14 @@ Public API::
     head(session) -> tuple[int, str]
     entries(session, since=None) -> Iterator[AuditEntry]
     export(session, out: TextIO, since=None) -> int
-    prune(session, actor, before, now=None) -> int
+    prune(session, actor, before, now=None, authorize=None) -> int
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -286,17 +286,26 @@ def export(session: Session, out: TextIO, since: datetime | None = None) -> int:
     return count
 
 
-def prune(session: Session, actor: str, before: datetime, now: datetime | None = None) -> int:
+def prune(
+    session: Session,
+    actor: str,
+    before: datetime,
+    now: datetime | None = None,
+    authorize: Callable[[], None] | None = None,
+) -> int:
     """Delete entries older than ``before``; refused unless ``before`` is ≥ 180 days ago.
 
     Only a prefix of the chain is removed (the chain must stay contiguous); the head keeps the
     seq and hash of the last removed entry so the rest still verifies, and an ``audit.prune``
-    entry records it. Returns the number of entries removed.
+    entry records it. ``authorize`` (e.g. a role check) runs first, inside the audited
+    action, so a refusal is recorded too. Returns the number of entries removed.
     """
     now = now or datetime.now(UTC)
     limit = now - timedelta(days=RETENTION_DAYS)
     with audited(session, actor, PRUNE_ACTION, "audit_log", "",
                  {"before": format_time(before)}) as act:
+        if authorize is not None:
+            authorize()
         if before > limit:
             raise PolicyViolation(
                 f"audit entries younger than {RETENTION_DAYS} days cannot be deleted; "
