@@ -187,13 +187,16 @@ def _inspect_table(block: TableBlock, scan: _Scan, detect: Any) -> dict[str, Any
         base["sheet"] = block.name
     hits = detect.scan_table(table) if table.num_columns else {}
     identifiers = set()
+    profile: dict[str, list[str]] = {}  # what detect.profile_table would say, without a rescan
     for column, column_hits in hits.items():
         for hit in column_hits:
             if hit.score < scan.rules.min_score:
                 continue
             scan.findings.append(_column_finding(column, hit, base, scan.rules, table.num_rows))
-            if hit.entity in DIRECT_IDENTIFIERS and hit.coverage >= IDENTIFIER_COVERAGE:
-                identifiers.add(column)
+            if hit.coverage >= IDENTIFIER_COVERAGE:
+                profile.setdefault(column, []).append(hit.entity)
+                if hit.entity in DIRECT_IDENTIFIERS:
+                    identifiers.add(column)
     info: dict[str, Any] = {"rows": table.num_rows, "columns": table.num_columns}
     if block.name:
         info["name"] = block.name
@@ -207,7 +210,6 @@ def _inspect_table(block: TableBlock, scan: _Scan, detect: Any) -> dict[str, Any
                     f"{scan.rules.max_table_rows}",
                     f"表格{where}有 {table.num_rows} 行数据，超过上限 {scan.rules.max_table_rows} 行")
     if scan.rules.sdc_enabled and table.num_rows and table.num_columns:
-        profile = detect.profile_table(table)
         sdc_findings, roles = check_table(table, scan.rules.sdc, identifier_columns=identifiers,
                                           profile=profile)
         info["roles"] = roles.to_json()

@@ -174,7 +174,11 @@ def _cast_numeric(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
 def classify(table: pa.Table, *, identifier_columns: set[str] | None = None,
              profile: dict[str, list[str]] | None = None,
              numeric: dict[str, np.ndarray] | None = None) -> TableRoles:
-    """Decide which columns are counts, dimensions, quasi-identifiers, contributors, totals."""
+    """Decide which columns are counts, dimensions, quasi-identifiers, contributors, totals.
+
+    ``profile`` maps a column to the entities a detector found in most of its rows (the shape of
+    ``detect.profile_table``); a ``LOCATION`` column counts as a quasi-identifier.
+    """
     roles = TableRoles()
     identifier_columns = identifier_columns or set()
     numeric = numeric if numeric is not None else {}
@@ -184,7 +188,7 @@ def classify(table: pa.Table, *, identifier_columns: set[str] | None = None,
             roles.identifiers.append(name)
         elif IDENTIFIER_NAMES.search(name) and not COUNT_NAMES.search(name):
             roles.identifier_names.append(name)
-        if QI_NAMES.search(name) or "quasi" in tags:
+        if QI_NAMES.search(name) or "quasi" in tags or "location" in tags:
             roles.quasi_identifiers.append(name)
         if name in identifier_columns:
             continue
