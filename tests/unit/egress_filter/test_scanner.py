@@ -7,7 +7,15 @@ import os
 import random
 
 import pytest
-from egress_builders import code_cell, notebook, png_output, png_with_text, write, xlsx_bytes, zip_with
+from egress_builders import (
+    code_cell,
+    notebook,
+    png_output,
+    png_with_text,
+    write,
+    xlsx_bytes,
+    zip_with,
+)
 
 from egress_filter import scanner
 from egress_filter.model import Verdict
