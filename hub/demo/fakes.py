@@ -135,11 +135,17 @@ def resident_ids(rng: np.random.Generator, n: int, *,
     return ascii_strings(np.hstack([body, check[:, None]]))
 
 
+def mobile_digits(rng: np.random.Generator, n: int, *,
+                  prefixes: Mapping[str, float] | None = None) -> np.ndarray:
+    """``(n, 11)`` ASCII matrix of mainland mobile numbers with real carrier prefixes."""
+    codes, idx = _weighted_index(rng, prefixes or vocab.MOBILE_PREFIXES, n)
+    return np.hstack([_code_matrix(codes, idx), digit_matrix(rng, n, 8)])
+
+
 def mobiles(rng: np.random.Generator, n: int, *,
             prefixes: Mapping[str, float] | None = None) -> pa.StringArray:
     """11-digit mainland mobile numbers with real carrier prefixes."""
-    codes, idx = _weighted_index(rng, prefixes or vocab.MOBILE_PREFIXES, n)
-    return ascii_strings(np.hstack([_code_matrix(codes, idx), digit_matrix(rng, n, 8)]))
+    return ascii_strings(mobile_digits(rng, n, prefixes=prefixes))
 
 
 def landlines(rng: np.random.Generator, n: int, *, area: str = "0371",
