@@ -350,7 +350,10 @@ def change_state(
     session: Session, actor: Actor, grant_id: int, action: str, reason: str = "",
     now: datetime | None = None,
 ) -> Grant:
-    """Apply ``action`` (see :data:`TRANSITIONS`); revoke needs a ``reason``."""
+    """Apply ``action`` (see :data:`TRANSITIONS`); revoke needs a ``reason``.
+
+    ``expire`` is refused here: only time expires a grant (:func:`refresh_state`).
+    """
     now = _now(now)
     grant = _load(session, grant_id)
     if grant is not None:
@@ -359,6 +362,11 @@ def change_state(
     with audited(session, actor.name, f"grant.{action}", "grant", grant_id, details) as act:
         if grant is None:
             raise NotFound(f"grant {grant_id} not found", f"未找到授权 {grant_id}")
+        if action == "expire":
+            raise InvalidTransition(
+                f"grant {grant.id}: grants expire by time only (ends {grant.ends_at}); "
+                "to end one early, revoke it",
+                f"授权 {grant.id}：授权仅因到期而失效（{grant.ends_at}）；提前终止请撤销")
         step = _check_may(actor, transition_for(grant.state, action), grant, action)
         if action == "revoke" and not reason.strip():
             raise ValidationError("reason: revoking a grant needs a reason",
