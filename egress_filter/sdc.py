@@ -136,15 +136,15 @@ _DOF_TEXT = (
 
 def numeric_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
     """Float values (NaN for empty) when at least 95 % of non-empty cells are numbers, else None."""
+    probe = [v for v in column.slice(0, 2000).to_pylist() if v is not None and str(v).strip()][:200]
+    if probe and sum(1 for v in probe if _NUMBER.match(str(v))) < 0.95 * len(probe):
+        return None  # clearly text: decided from the first rows, without converting the column
     fast = _cast_numeric(column)
     if fast is not None:
         return fast
     values = column.to_pylist()
     nonempty = [v for v in values if v is not None and str(v).strip() != ""]
     if not nonempty:
-        return None
-    probe = nonempty[:200]
-    if sum(1 for v in probe if _NUMBER.match(str(v))) < 0.95 * len(probe):
         return None
     out = np.full(len(values), np.nan)
     good = 0
@@ -309,7 +309,7 @@ def microdata_findings(table: pa.Table, roles: TableRoles, config: SdcConfig) ->
             out.append(SdcFinding("MICRODATA", name, [],
                                   "identifier column with (nearly) unique values: row-level data"))
     qis = [q for q in roles.quasi_identifiers if q not in roles.counts]
-    if not roles.counts and len(qis) >= 2:
+    if not out and not roles.counts and len(qis) >= 2:  # an identifier already settles it
         rows = _unique_combination_rows(table, qis)
         if len(rows) >= config.microdata_unique_ratio * table.num_rows:
             out.append(SdcFinding(
