@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MAX_ROWS_LISTED = 200
+IDENTIFIER_SAMPLE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,8 @@ def microdata_findings(table: pa.Table, roles: TableRoles, config: SdcConfig) ->
     # a name like "district_id" is a key of an aggregate when counts are present
     candidates = roles.identifiers + ([] if roles.counts else roles.identifier_names)
     for name in candidates:
-        column = table.column(name)
+        # the first rows decide: 90 % unique there already means one row per person
+        column = table.column(name).slice(0, IDENTIFIER_SAMPLE_ROWS)
         nonempty = pc.sum(pc.invert(pc.or_(pc.is_null(column), pc.equal(column, "")))).as_py() or 0
         distinct = pc.count_distinct(column).as_py()
         if nonempty >= config.microdata_min_rows and distinct >= 0.9 * nonempty:
