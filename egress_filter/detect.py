@@ -51,7 +51,6 @@ _CONTEXT_BOOST = 0.35  # same as Presidio's context_similarity_factor
 _COVERAGE_BOOST = 0.1
 _CHANCE_MIN_CANDIDATES = 20
 _CHANCE_ENTITIES = {"BANK_CARD": 0.5, "CN_USCC": 0.5}  # weak checksums: min pass rate
-_PURE_DIGITS = r"^[0-9]{10,19}[Xx]?$"
 _LOW_CARDINALITY = 0.3
 
 
@@ -243,12 +242,50 @@ def _to_strings(arr: pa.Array) -> pa.Array | None:
 
 
 def _normalise(arr: pa.Array) -> pa.Array:
-    """Trim, NFKC (full-width digits and brackets), and make empty cells null."""
+    """Trim, NFKC (full-width digits and brackets), and make empty cells null.
+
+    NFKC is costly on long Han strings, so it runs only on rows holding a byte that can start a
+    compatibility character (see :func:`_compat_rows`); other rows are already NFKC-stable.
+    """
     arr = pc.utf8_trim_whitespace(arr)
-    if not pc.all(pc.string_is_ascii(arr)).as_py():
-        arr = pc.utf8_normalize(arr, "NFKC")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    compat = _compat_rows(arr)
+    if compat.any():
+        rows = pa.array(np.flatnonzero(compat))
+        fixed = pc.utf8_normalize(arr.take(rows), "NFKC")
+        arr = pc.replace_with_mask(arr, pa.array(compat), fixed)
     empty = pc.equal(pc.binary_length(arr), 0)
     return pc.if_else(empty, pa.scalar(None, arr.type), arr)
+
+
+def _offsets_and_data(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data[offsets[0] : offsets[-1]]
+
+
+def _rows_of_bytes(arr: pa.Array, positions: np.ndarray) -> np.ndarray:
+    """Rows containing the given byte positions (relative to the first value's start)."""
+    offsets, _ = _offsets_and_data(arr)
+    mask = np.zeros(len(arr), dtype=bool)
+    if len(positions):
+        rows = np.searchsorted(offsets[1:] - offsets[0], positions, side="right")
+        mask[rows] = True
+    return mask
+
+
+def _compat_rows(arr: pa.Array) -> np.ndarray:
+    """Rows that may change under NFKC: UTF-8 lead bytes of U+00A0-U+036F, U+2000-U+3FFF
+    (enclosed numbers, CJK punctuation, ideographic space), U+F000-U+FFFF (compatibility
+    ideographs, full-width forms) and the supplementary planes."""
+    _, data = _offsets_and_data(arr)
+    if not len(data) or data.max() < 0x80:
+        return np.zeros(len(arr), dtype=bool)
+    lead = ((data >= 0xC2) & (data <= 0xCD)) | (data == 0xE2) | (data == 0xE3) | (data >= 0xEF)
+    return _rows_of_bytes(arr, np.flatnonzero(lead))
 
 
 def _mask(arr: pa.Array, pattern: str) -> np.ndarray:
@@ -258,11 +295,7 @@ def _mask(arr: pa.Array, pattern: str) -> np.ndarray:
 
 def _fixed_width(arr: pa.Array, width: int) -> np.ndarray:
     """``(n, width)`` bytes of a string array whose values all have ``width`` ASCII bytes."""
-    offset_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    buffers = arr.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=offset_type)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return data.reshape(-1, width)
+    return _offsets_and_data(arr)[1].reshape(-1, width)
 
 
 @dataclass
@@ -289,26 +322,44 @@ def _scan_strings(work: pa.Array, wanted: list[str]) -> dict[str, _Found]:
 
 
 def _scan_pure_digits(work: pa.Array, active, found: dict[str, _Found]) -> np.ndarray:
-    """Cells that are only digits (10-19, optional trailing X): checksums in numpy, by length."""
-    pure = _mask(work, _PURE_DIGITS)
+    """Cells that are only ASCII digits (10-19 of them, or 17 and an X): checksums in numpy.
+
+    Recognizers run in priority order and a row validated by one (a resident ID) is not
+    offered to the next (bank card, USCC) at the same width.
+    """
+    lengths = np.asarray(pc.fill_null(pc.binary_length(work), 0).to_numpy(zero_copy_only=False))
+    digits = np.asarray(pc.fill_null(pc.utf8_is_digit(work), False).to_numpy(zero_copy_only=False))
+    pure = digits & (lengths >= 10) & (lengths <= 19)
+    with_x = (lengths == 18) & ~digits
+    if with_x.any():  # 17 digits + X: an ID written the usual way
+        rows = np.flatnonzero(with_x)
+        tail = pc.utf8_slice_codeunits(work.take(pa.array(rows)), 17)
+        head = pc.utf8_slice_codeunits(work.take(pa.array(rows)), 0, 17)
+        ok = pc.and_(pc.is_in(tail, value_set=pa.array(["X", "x"])), pc.utf8_is_digit(head))
+        with_x[rows] = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False))
+        pure |= with_x
+    if pure.any():
+        # utf8_is_digit also accepts non-ASCII digits: byte length == char length keeps ASCII.
+        chars = np.asarray(pc.fill_null(pc.utf8_length(work), 0).to_numpy(zero_copy_only=False))
+        pure &= chars == lengths
     if not pure.any():
         return pure
-    lengths = np.asarray(pc.binary_length(work).to_numpy(zero_copy_only=False))
     for width in np.unique(lengths[pure]):
         rows = np.flatnonzero(pure & (lengths == width))
-        chars = None
+        matrix = _fixed_width(pc.utf8_upper(work.take(pa.array(rows))), int(width))
+        free = np.ones(len(rows), dtype=bool)
         for r in active:
-            if int(width) not in r.DIGIT_LENGTHS:
+            if int(width) not in r.DIGIT_LENGTHS or not free.any():
                 continue
-            if chars is None:
-                chars = _fixed_width(work.take(pa.array(rows)), int(width))
-            ok = r.valid_fixed(chars)
+            idx = np.flatnonzero(free)
+            ok = r.valid_fixed(matrix[idx])
             if ok is None:
                 continue
             f = found[r.ENTITY]
-            f.mask[rows[ok]] = True
-            f.candidates += len(rows)
+            f.mask[rows[idx[ok]]] = True
+            f.candidates += len(idx)
             f.valid += int(ok.sum())
+            free[idx[ok]] = False
     return pure
 
 
@@ -316,7 +367,7 @@ def _scan_patterns(rest: pa.Array, rest_idx: np.ndarray, active, found) -> None:
     prefilters: dict[str, np.ndarray] = {}
     for r in active:
         if r.PREFILTER not in prefilters:
-            prefilters[r.PREFILTER] = _mask(rest, r.PREFILTER)
+            prefilters[r.PREFILTER] = _prefilter(rest, r.PREFILTER)
         cand = prefilters[r.PREFILTER]
         if not cand.any():
             continue
@@ -335,6 +386,13 @@ def _scan_patterns(rest: pa.Array, rest_idx: np.ndarray, active, found) -> None:
                 f.candidates += int(hit.sum())
                 f.valid += int(ok.sum())
                 f.mask[rest_idx[cand_idx[np.flatnonzero(hit)[ok]]]] = True
+
+
+def _prefilter(arr: pa.Array, pattern: str) -> np.ndarray:
+    if pattern == "@":  # a single byte: numpy over the data buffer beats a regex pass
+        _, data = _offsets_and_data(arr)
+        return _rows_of_bytes(arr, np.flatnonzero(data == ord("@")))
+    return _mask(arr, pattern)
 
 
 def _spec_validated(r: ChinesePatternRecognizer, spec: Spec) -> bool:

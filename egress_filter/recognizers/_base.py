@@ -28,6 +28,10 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, Reco
 REGEX_TIMEOUT_SECONDS = float(os.environ.get("EGRESS_REGEX_TIMEOUT_SECONDS", "10"))
 
 
+# Every cell holding a digit-shaped identifier (ID, card, phone, passport, USCC, IP) matches this.
+DIGIT_PREFILTER = r"[0-9]{3}[ -]?[0-9]{3}|[0-9]\.[0-9]|:[0-9A-Fa-f]*:"
+
+
 class DetectionError(Exception):
     """The detector could not finish; the caller must treat the input as not scanned (block)."""
 
@@ -112,9 +116,13 @@ class ChinesePatternRecognizer(PatternRecognizer):
     SPECS: ClassVar[tuple[Spec, ...]]
     CONTEXT: ClassVar[tuple[str, ...]]
     FLAGS: ClassVar[int] = regex.MULTILINE
+    # Words that, just before a match, say it is something else (订单号 before a Luhn-valid
+    # number). Presidio only has positive context, so these are checked here.
+    NEGATIVE_CONTEXT: ClassVar[tuple[str, ...]] = ()
+    NEGATIVE_WINDOW: ClassVar[int] = 8
     # Column path: a cheap RE2 that every cell holding this entity matches (shared across
     # recognizers, so it runs once per column), and the score a column hit starts from.
-    PREFILTER: ClassVar[str] = r"[0-9]{3}[ -]?[0-9]{4}"
+    PREFILTER: ClassVar[str] = DIGIT_PREFILTER
     COLUMN_SCORE: ClassVar[float] = 0.6
     # Lengths of pure-digit cells this entity can be, handled by ``valid_fixed`` without regex.
     DIGIT_LENGTHS: ClassVar[frozenset[int]] = frozenset()
@@ -146,10 +154,18 @@ class ChinesePatternRecognizer(PatternRecognizer):
                     f"{self.ENTITY} 的模式 {spec.name} 超时（{REGEX_TIMEOUT_SECONDS} 秒），文本未能完整扫描",
                 ) from exc
             for match in matches:
+                if self._negated(text, match.start()):
+                    continue
                 score = self.score_match(spec, match.group())
                 if score > EntityRecognizer.MIN_SCORE:
                     results.append(self._result(match.start(), match.end(), score, spec))
         return EntityRecognizer.remove_duplicates(results)
+
+    def _negated(self, text: str, start: int) -> bool:
+        if not self.NEGATIVE_CONTEXT:
+            return False
+        before = text[max(0, start - self.NEGATIVE_WINDOW) : start].lower()
+        return any(word in before for word in self.NEGATIVE_CONTEXT)
 
     def score_match(self, spec: Spec, value: str) -> float:
         """Pattern score, 1.0 when a checksum validates, 0 when it fails."""

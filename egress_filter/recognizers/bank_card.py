@@ -30,11 +30,13 @@ class BankCardRecognizer(ChinesePatternRecognizer):
 
     ENTITY = "BANK_CARD"
     SPECS = (
-        Spec("unionpay", rf"62[0-9]{{2}}{_GROUPS}", 0.6, left="0-9.", right="0-9",
+        Spec("unionpay", rf"62[0-9]{{2}}{_GROUPS}", 0.5, left="0-9A-Za-z.", right="0-9A-Za-z",
              no_decimal_after=True),
-        Spec("visa_mastercard_jcb", rf"(?:4[0-9]|5[1-5]|35|2[2-7])[0-9]{{2}}{_GROUPS}", 0.5,
-             left="0-9.", right="0-9", no_decimal_after=True),
+        Spec("visa_mastercard_jcb", rf"(?:4[0-9]|5[1-5]|35|2[2-7])[0-9]{{2}}{_GROUPS}", 0.4,
+             left="0-9A-Za-z.", right="0-9A-Za-z", no_decimal_after=True),
     )
+    NEGATIVE_CONTEXT = ("订单", "单号", "编号", "流水号", "序号", "批次", "工单", "票号", "order", "serial",
+                        "no.", "ref")
     CONTEXT = (
         "银行卡", "卡号", "银行账号", "账号", "帐号", "开户行", "借记卡", "信用卡", "储蓄卡", "银联",
         "bank", "card", "card_no", "account", "credit", "debit", "yhkh",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 
@@ -26,7 +26,7 @@ class IpAddressRecognizer(ChinesePatternRecognizer):
              left="0-9A-Za-z:", right="0-9A-Za-z:"),
     )
     CONTEXT = ("ip", "地址", "服务器", "主机", "网关", "访问", "host", "server", "address", "ip地址")
-    PREFILTER = r"[0-9]\.[0-9]|:[0-9A-Fa-f]*:"
+    PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 0.7
     NEEDS_VALIDATION = True
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec, all_digits, digits_of
+from egress_filter.recognizers._base import (
+    DIGIT_PREFILTER,
+    ChinesePatternRecognizer,
+    Spec,
+    all_digits,
+    digits_of,
+)
 
 _AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"
 _LOCAL = r"[1-9][0-9]{2,3}[ -]?[0-9]{4}"
@@ -27,11 +33,13 @@ class LandlineRecognizer(ChinesePatternRecognizer):
         Spec("cn_landline_plain", r"0(?:10|2[0-9])[2-9][0-9]{7}|0[3-9][0-9]{2}[2-9][0-9]{6,7}",
              0.3, left="0-9.", right="0-9", no_decimal_after=True),
     )
+    NEGATIVE_CONTEXT = ("订单", "单号", "编号", "流水号", "序号", "批次", "工单", "票号", "order", "serial",
+                        "no.", "ref")
     CONTEXT = (
         "电话", "座机", "固话", "固定电话", "联系电话", "办公电话", "传真", "热线", "联系方式",
         "phone", "tel", "telephone", "landline", "fax", "lxdh",
     )
-    PREFILTER = r"[0-9]{3}[ -]?[0-9]{4}"
+    PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 0.5
     DIGIT_LENGTHS = frozenset({10, 11, 12})
 

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec, all_digits, digits_of
+from egress_filter.recognizers._base import (
+    DIGIT_PREFILTER,
+    ChinesePatternRecognizer,
+    Spec,
+    all_digits,
+    digits_of,
+)
 
 PREFIXES = (
     [f"13{d}" for d in range(10)] + ["145", "146", "147", "148", "149"]
@@ -36,7 +42,7 @@ class MobileRecognizer(ChinesePatternRecognizer):
         "手机", "手机号", "手机号码", "电话", "联系电话", "联系方式", "电话号码", "移动电话", "微信",
         "致电", "来电", "mobile", "phone", "tel", "cell", "cellphone", "sjhm", "lxdh",
     )
-    PREFILTER = r"[0-9]{3}[ -]?[0-9]{4}"
+    PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 0.7
     DIGIT_LENGTHS = frozenset({11})
 

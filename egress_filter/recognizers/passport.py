@@ -9,7 +9,7 @@ a column needs its name or a high coverage to be tagged.
 
 from __future__ import annotations
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
 
 
 class PassportRecognizer(ChinesePatternRecognizer):
@@ -22,6 +22,8 @@ class PassportRecognizer(ChinesePatternRecognizer):
         Spec("cn_passport_official", r"(?:DE|SE|PE)[0-9]{7}", 0.3,
              left="0-9A-Za-z", right="0-9A-Za-z"),
     )
+    NEGATIVE_CONTEXT = ("订单", "单号", "编号", "流水号", "序号", "批次", "工单", "票号", "型号", "货号",
+                        "产品", "车次", "航班", "order", "serial", "model", "sku", "ref")
     CONTEXT = ("护照", "护照号", "护照号码", "证件号", "出入境", "passport", "hzhm")
-    PREFILTER = r"[DEGPS][A-Z]?[0-9]{7}"
+    PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 0.35

@@ -27,7 +27,7 @@ from egress_filter.recognizers._base import context_in_name
 # Last characters of places, organisations and things, not of given names.
 _NOT_NAME_ENDINGS = frozenset(
     "省市区县镇乡村路街巷道河湖江海山峰桥站局厅院所馆部处科队司店厂场园庄屯营楼府宫寺"
-    "州州港湾岛塘洲坊门关口城堡台厦苑亭阁轩斋号室栋层段线组费额率数量价款税表期年月日"
+    "州港湾岛塘洲坊门关口城堡台厦苑亭阁轩斋号室栋层段线组费额率数量价款税表期年月日人员者"
 )
 NAME_CONTEXT = (
     "姓名", "名字", "联系人", "申请人", "户主", "法人", "负责人", "经办人", "患者", "乘客", "旅客",
@@ -70,6 +70,8 @@ def name_score(word: str) -> float:
     """Score of ``word`` as a Chinese personal name; 0 when it is not one."""
     if not 2 <= len(word) <= 4 or not _is_han(word) or word[-1] in _NOT_NAME_ENDINGS:
         return 0.0
+    if word in NAME_CONTEXT:
+        return 0.0
     single, compound = surnames()
     if word[:2] in compound and len(word) >= 3:
         pass
@@ -107,27 +109,36 @@ class PersonRecognizer(EntityRecognizer):
         if nlp_artifacts is None or nlp_artifacts.tokens is None:
             return []
         results = []
-        for token in nlp_artifacts.tokens:
-            score = name_score(token.text)
+        tokens = list(nlp_artifacts.tokens)
+        single, compound = surnames()
+        for i, token in enumerate(tokens):
+            word, start = token.text, token.idx
+            # jieba cuts 欧阳娜娜 into 欧阳 + 娜娜: a bare surname token joins the next token.
+            if (word in single or word in compound) and i + 1 < len(tokens):
+                follower = tokens[i + 1]
+                if follower.idx == start + len(word) and name_score(word + follower.text) > 0:
+                    word += follower.text
+            score = name_score(word)
             if score > 0:
-                results.append(
-                    RecognizerResult(
-                        entity_type=self.ENTITY,
-                        start=token.idx,
-                        end=token.idx + len(token.text),
-                        score=score,
-                        analysis_explanation=AnalysisExplanation(
-                            recognizer=self.name,
-                            original_score=score,
-                            textual_explanation="surname + jieba dictionary/HMM token",
-                        ),
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        },
-                    )
-                )
+                results.append(self._result(start, start + len(word), score))
         return results
+
+    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.ENTITY,
+            start=start,
+            end=end,
+            score=score,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=self.name,
+                original_score=score,
+                textual_explanation="surname + jieba dictionary/HMM token",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
+        )
 
     # -- column path ---------------------------------------------------------------------
     COLUMN_SCORE = 0.5

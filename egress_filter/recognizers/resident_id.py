@@ -36,7 +36,7 @@ class ResidentIdRecognizer(ChinesePatternRecognizer):
     """Chinese resident identity numbers with GB 11643 validation."""
 
     ENTITY = "CN_RESIDENT_ID"
-    SPECS = (Spec("cn_resident_id_18", _CORE, 0.5, left="0-9A-Za-z", right="0-9A-Za-z",
+    SPECS = (Spec("cn_resident_id_18", _CORE, 0.5, left="0-9A-Za-z.", right="0-9A-Za-z",
                   no_decimal_after=True),)
     CONTEXT = (
         "身份证", "身份证号", "身份证号码", "公民身份号码", "证件号", "证件号码", "身份號", "身分證",

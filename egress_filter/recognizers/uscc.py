@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from egress_filter.checksums import USCC_ALPHABET, USCC_WEIGHTS, is_valid_uscc
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
 from egress_filter.recognizers.resident_id import valid_resident_id_rows
 
 _C = "[0-9A-HJ-NP-RTUWXY]"
@@ -31,7 +31,7 @@ class UsccRecognizer(ChinesePatternRecognizer):
         "统一社会信用代码", "信用代码", "社会信用代码", "纳税人识别号", "税号", "营业执照", "注册号",
         "uscc", "credit code", "tax id", "tyshxydm",
     )
-    PREFILTER = r"[0-9]{6}"
+    PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 1.0
     DIGIT_LENGTHS = frozenset({18})
     NEEDS_VALIDATION = True
