@@ -452,11 +452,14 @@ def scan_column(
     positions in ``values``.
     """
     wanted = _wanted(entities)
-    strings = _to_strings(_as_arrow(values))
+    arrow = _as_arrow(values)
+    strings = _to_strings(arrow)
     if strings is None or not wanted:
         return []
     work = _normalise(strings)
     n_nonempty = len(work) - work.null_count
+    if pa.types.is_floating(arrow.type):  # non-whole floats are values, just never identifiers
+        n_nonempty = len(arrow) - pc.sum(pc.is_nan(pc.fill_null(arrow, float("nan")))).as_py()
     if n_nonempty == 0:
         return []
     indices = None
