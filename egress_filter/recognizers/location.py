@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec, han_class_without
 
-_NAME = han_class_without("在住于的是到从和与及为往向家位址去来了我你他她们这那个址处即其之")
+_NAME = han_class_without("在住于的是到从与及为往向家位址去来了我你他她们这那个处即其之")
 _ADMIN = rf"{_NAME}{{2,7}}?(?:省|自治区|市|自治州|地区|盟|区|县|旗|镇|乡|街道)"
 _ROAD = rf"{_NAME}{{1,6}}?(?:大道|大街|路|街|巷|胡同|弄)"
 _NUM = "[0-9]{1,5}"

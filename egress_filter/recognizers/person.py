@@ -26,22 +26,38 @@ from egress_filter.recognizers._base import context_in_name
 
 # Last characters of places, organisations and things, not of given names.
 _NOT_NAME_ENDINGS = frozenset(
-    "省市区县镇乡村路街巷道河湖江海山峰桥站局厅院所馆部处科队司店厂场园庄屯营楼府宫寺"
-    "州港湾岛塘洲坊门关口城堡台厦苑亭阁轩斋号室栋层段线组费额率数量价款税表期年月日人员者"
+    "省市区县镇乡村路街巷道河湖桥站局厅院所馆部处科队司店厂场园庄屯营楼府宫寺"
+    "州港湾岛塘坊门关口堡厦苑阁轩斋号室栋层段线组费额率数量价款税表期年月日人员者"
+    "的了是在和与及等说为把被给向从到对"
 )
 NAME_CONTEXT = (
     "姓名", "名字", "联系人", "申请人", "户主", "法人", "负责人", "经办人", "患者", "乘客", "旅客",
     "先生", "女士", "同志", "本人", "收件人", "投诉人", "当事人", "驾驶人", "车主", "学生",
+    "持卡人", "乘车人", "寄件人", "监护人", "签字", "签名", "姓",
     "name", "contact", "person", "applicant", "owner", "passenger", "xm",
 )
+
+
+_COMMON_SURNAMES = 120  # the list is ordered by population; the rest are rare surnames
+
+
+@lru_cache(maxsize=1)
+def _surname_list() -> list[str]:
+    text = resources.files("egress_filter.data").joinpath("surnames.txt").read_text("utf-8")
+    return [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
 
 
 @lru_cache(maxsize=1)
 def surnames() -> tuple[frozenset[str], frozenset[str]]:
     """(single-character surnames, compound surnames) from the shipped list."""
-    text = resources.files("egress_filter.data").joinpath("surnames.txt").read_text("utf-8")
-    words = [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    words = _surname_list()
     return (frozenset(w for w in words if len(w) == 1), frozenset(w for w in words if len(w) == 2))
+
+
+@lru_cache(maxsize=1)
+def common_surnames() -> frozenset[str]:
+    """The most frequent single-character surnames (about 85 % of the population)."""
+    return frozenset([w for w in _surname_list() if len(w) == 1][:_COMMON_SURNAMES])
 
 
 @lru_cache(maxsize=1)
@@ -77,13 +93,20 @@ def name_score(word: str) -> float:
         pass
     elif not (word[0] in single and len(word) <= 3):
         return 0.0
+    # Rare surnames are also everyday characters (区, 和, 银, 惠), and jieba's dictionary tags
+    # some words starting with them as names (银行卡/nr): those need a context word to pass.
+    common = word[:2] in compound or word[0] in common_surnames()
     tag = _word_tags().get(word)
     if tag is None:
-        return 0.45  # unknown to the dictionary: jieba's HMM grouped it, typical of names
+        return 0.45 if common else 0.3  # unknown to the dictionary, grouped by jieba's HMM
+    if tag == "ns":
+        return 0.3  # jieba knows many names as places (黄洋, 梁海): a context word decides
     if tag != "nr":
         return 0.0
     # jieba tags some everyday words nr (谢谢, 江山); frequent two-character ones are not names.
-    return 0.0 if len(word) == 2 and _word_freq().get(word, 0) >= _COMMON_WORD_FREQ else 0.6
+    if len(word) == 2 and _word_freq().get(word, 0) >= _COMMON_WORD_FREQ:
+        return 0.0
+    return 0.6 if common else 0.3
 
 
 class PersonRecognizer(EntityRecognizer):
@@ -116,8 +139,12 @@ class PersonRecognizer(EntityRecognizer):
             # jieba cuts 欧阳娜娜 into 欧阳 + 娜娜: a bare surname token joins the next token.
             if (word in single or word in compound) and i + 1 < len(tokens):
                 follower = tokens[i + 1]
-                if follower.idx == start + len(word) and name_score(word + follower.text) > 0:
-                    word += follower.text
+                if follower.idx == start + len(word):
+                    # 孙 + 静静的: try the whole next token, then its first one or two characters.
+                    for given in (follower.text, follower.text[:2], follower.text[:1]):
+                        if name_score(word + given) > 0:
+                            word += given
+                            break
             score = name_score(word)
             if score > 0:
                 results.append(self._result(start, start + len(word), score))
