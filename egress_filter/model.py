@@ -8,7 +8,7 @@ public contract used by the airlock, the CLI (``enclave scan --json``) and relea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 ENTITIES = (
@@ -26,7 +26,7 @@ ENTITIES = (
 )
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     PASS = "pass"
     REVIEW = "review"
     BLOCK = "block"
