@@ -93,24 +93,27 @@ def _wanted(entities: Iterable[str] | None) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _pieces(text: str) -> Iterable[tuple[int, str]]:
-    """(absolute offset, piece) of ~CHUNK_CHARS, cut after a newline when one is near.
+def _pieces(text: str) -> Iterable[tuple[int, int, int, int]]:
+    """Cut ``text`` into pieces of ~CHUNK_CHARS: ``(from, to, keep_from, keep_to)``.
 
-    A line longer than a chunk is cut anyway, with an overlap so a value on the cut is whole
-    in one of the two pieces.
+    A piece ends after a newline when one is in reach. A line longer than a chunk is cut
+    anyway; then the piece is analysed with ``_OVERLAP`` extra characters on the cut side(s),
+    and only hits starting in ``[keep_from, keep_to)`` are kept, so a value on the cut is
+    whole in the piece that keeps it and a partial value seen at a piece edge is dropped.
     """
     pos, n = 0, len(text)
+    lead = 0
     while pos < n:
         end = min(pos + CHUNK_CHARS, n)
+        trail = 0
         if end < n:
             newline = text.rfind("\n", pos, end)
             if newline > pos:
                 end = newline + 1
             else:
-                yield pos, text[pos : end + _OVERLAP]
-                pos = end
-                continue
-        yield pos, text[pos:end]
+                trail = _OVERLAP
+        yield pos - lead, min(end + trail, n), pos, end
+        lead = trail
         pos = end
 
 
@@ -144,8 +147,8 @@ def scan_text(text: str, *, entities: Iterable[str] | None = None) -> list[TextH
     analyzer = get_analyzer()
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     found: dict[tuple[str, int, int], float] = {}
-    for offset, piece in _pieces(text):
-        normalized, origin = _nfkc(piece)
+    for offset, stop, keep_from, keep_to in _pieces(text):
+        normalized, origin = _nfkc(text[offset:stop])
         results = analyzer.analyze(
             text=normalized, language="zh", entities=wanted, score_threshold=TEXT_MIN_SCORE
         )
@@ -153,6 +156,8 @@ def scan_text(text: str, *, entities: Iterable[str] | None = None) -> list[TextH
             start, end = r.start, r.end
             if origin is not None:
                 start, end = origin[start], origin[end - 1] + 1
+            if not keep_from <= offset + start < keep_to:
+                continue
             key = (r.entity_type, offset + start, offset + end)
             found[key] = max(found.get(key, 0.0), r.score)
     hits = []

@@ -145,21 +145,23 @@ class ChinesePatternRecognizer(PatternRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
         results: list[RecognizerResult] = []
         for spec, compiled in self._compiled:
-            try:
-                matches = list(compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS))
-            except TimeoutError as exc:
-                raise DetectionTimeout(
-                    f"pattern {spec.name} of {self.ENTITY} timed out after "
-                    f"{REGEX_TIMEOUT_SECONDS}s; the text was not fully scanned",
-                    f"{self.ENTITY} 的模式 {spec.name} 超时（{REGEX_TIMEOUT_SECONDS} 秒），文本未能完整扫描",
-                ) from exc
-            for match in matches:
+            for match in self._finditer(spec, compiled, text):
                 if self._negated(text, match.start()):
                     continue
                 score = self.score_match(spec, match.group())
                 if score > EntityRecognizer.MIN_SCORE:
                     results.append(self._result(match.start(), match.end(), score, spec))
         return EntityRecognizer.remove_duplicates(results)
+
+    def _finditer(self, spec: Spec, compiled: regex.Pattern, text: str) -> list[regex.Match]:
+        try:
+            return list(compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS))
+        except TimeoutError as exc:
+            raise DetectionTimeout(
+                f"pattern {spec.name} of {self.ENTITY} timed out after "
+                f"{REGEX_TIMEOUT_SECONDS}s; the text was not fully scanned",
+                f"{self.ENTITY} 的模式 {spec.name} 超时（{REGEX_TIMEOUT_SECONDS} 秒），文本未能完整扫描",
+            ) from exc
 
     def _negated(self, text: str, start: int) -> bool:
         if not self.NEGATIVE_CONTEXT:
@@ -194,7 +196,7 @@ class ChinesePatternRecognizer(PatternRecognizer):
     def find_valid(self, cell: str) -> str | None:
         """First match in ``cell`` that passes validation (slow path for embedded values)."""
         for spec, compiled in self._compiled:
-            for match in compiled.finditer(cell, timeout=REGEX_TIMEOUT_SECONDS):
+            for match in self._finditer(spec, compiled, cell):
                 if self.score_match(spec, match.group()) > 0:
                     return match.group()
         return None

@@ -179,3 +179,19 @@ def test_profile_and_scan_of_a_travel_table():
     hits = scan_table(table.to_pandas())
     assert all(isinstance(h, ColumnHit) for col in hits.values() for h in col)
     assert hits["身份证号"][0].coverage == 1.0 and len(hits["身份证号"][0].examples) == 3
+
+
+def test_partial_value_at_a_cut_is_not_reported():
+    # A resident ID cut mid-line: the tail seen at the next piece's edge holds an 11-digit run
+    # shaped like a mobile number; only the whole ID may be reported.
+    for shift in range(0, 18, 3):
+        text = "甲" * (detect.CHUNK_CHARS - shift) + "41010519900101001" + "1" + "乙" * 500
+        hits = scan_text(text)
+        assert [(h.entity, h.value) for h in hits] == [("CN_RESIDENT_ID", "410105199001010011")]
+
+
+def test_pieces_cover_the_text_exactly_once():
+    text = ("短行\n" * 700) + "长" * 9000 + "\n尾"
+    kept = [(k0, k1) for _, _, k0, k1 in detect._pieces(text)]
+    assert kept[0][0] == 0 and kept[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(kept, kept[1:], strict=False))
