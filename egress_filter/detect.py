@@ -322,7 +322,8 @@ def _scan_strings(work: pa.Array, wanted: list[str]) -> dict[str, _Found]:
         rest = work if len(rest_idx) == n else work.take(pa.array(rest_idx))
         _scan_patterns(rest, rest_idx, active, found)
     if "PERSON" in wanted:
-        found["PERSON"] = _Found(person.column_rows(work))
+        has_han = not pc.all(pc.string_is_ascii(work)).as_py()
+        found["PERSON"] = _Found(person.column_rows(work) if has_han else np.zeros(n, dtype=bool))
     return found
 
 
@@ -370,7 +371,10 @@ def _scan_pure_digits(work: pa.Array, active, found: dict[str, _Found]) -> np.nd
 
 def _scan_patterns(rest: pa.Array, rest_idx: np.ndarray, active, found) -> None:
     prefilters: dict[str, np.ndarray] = {}
+    ascii_only = pc.all(pc.string_is_ascii(rest)).as_py()
     for r in active:
+        if r.NEEDS_HAN and ascii_only:
+            continue
         if r.PREFILTER not in prefilters:
             prefilters[r.PREFILTER] = _prefilter(rest, r.PREFILTER)
         cand = prefilters[r.PREFILTER]

@@ -126,6 +126,8 @@ class ChinesePatternRecognizer(PatternRecognizer):
     COLUMN_SCORE: ClassVar[float] = 0.6
     # Lengths of pure-digit cells this entity can be, handled by ``valid_fixed`` without regex.
     DIGIT_LENGTHS: ClassVar[frozenset[int]] = frozenset()
+    # Whether every match contains a Han character (so all-ASCII columns can be skipped).
+    NEEDS_HAN: ClassVar[bool] = False
     # Whether a regex match still needs ``validate_result`` (checksum) in the column path.
     NEEDS_VALIDATION: ClassVar[bool] = False
 

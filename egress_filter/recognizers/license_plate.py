@@ -26,5 +26,6 @@ class LicensePlateRecognizer(ChinesePatternRecognizer):
     ENTITY = "CN_LICENSE_PLATE"
     SPECS = (Spec("cn_license_plate", _CORE, 0.6, left="", right="0-9A-Za-z"),)
     CONTEXT = ("车牌", "车牌号", "号牌", "车辆", "车号", "牌照", "plate", "license", "vehicle", "cph")
+    NEEDS_HAN = True
     PREFILTER = rf"[{PROVINCES}][A-HJ-NP-Z]"
     COLUMN_SCORE = 0.7

@@ -37,5 +37,6 @@ class LocationRecognizer(ChinesePatternRecognizer):
         "地址", "住址", "家庭住址", "居住地", "户籍", "籍贯", "住所", "现住", "收货地址", "联系地址",
         "address", "addr", "residence", "zz", "jtzz",
     )
+    NEEDS_HAN = True
     PREFILTER = r"路|街|大道|巷|胡同|弄|村|号楼|栋|幢|单元|室"
     COLUMN_SCORE = 0.6

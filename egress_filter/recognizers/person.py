@@ -174,20 +174,34 @@ class PersonRecognizer(EntityRecognizer):
         return context_in_name(self.CONTEXT, column)
 
     def column_rows(self, values: pa.Array) -> np.ndarray:
-        """Boolean mask of cells that are, as a whole, a plausible Chinese name.
+        """Boolean mask of cells that are a plausible Chinese name, or hold one after a label.
 
-        The shape test runs in RE2 over the full column; the dictionary test runs once per
-        distinct candidate value, so a million rows of a few thousand names stay cheap.
+        Whole-cell names: the shape test runs in RE2 over the full column and the dictionary
+        test once per distinct candidate value, so a million rows of a few thousand names stay
+        cheap. Free-text cells (备注 ``联系人张伟电话…``) count when a name follows a label word.
         """
         single, compound = surnames()
-        shape = (
-            f"^(?:(?:{'|'.join(sorted(compound))})\\p{{Han}}{{1,2}}"
-            f"|[{''.join(sorted(single))}]\\p{{Han}}{{1,2}})$"
-        )
+        surname = f"(?:{'|'.join(sorted(compound))}|[{''.join(sorted(single))}])"
+        shape = f"^{surname}\\p{{Han}}{{1,2}}$"
         mask = pc.fill_null(pc.match_substring_regex(values, shape), False)
-        if not pc.any(mask).as_py():
-            return np.zeros(len(values), dtype=bool)
-        candidates = pc.unique(pc.filter(values, mask))
-        good = [v for v in candidates.to_pylist() if name_score(v) > 0]
-        hit = pc.fill_null(pc.is_in(values, value_set=pa.array(good, type=values.type)), False)
-        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        hit = np.zeros(len(values), dtype=bool)
+        if pc.any(mask).as_py():
+            candidates = pc.unique(pc.filter(values, mask))
+            good = [v for v in candidates.to_pylist() if name_score(v) > 0]
+            found = pc.is_in(values, value_set=pa.array(good, type=values.type))
+            hit |= np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+        labels = "|".join(w for w in NAME_CONTEXT if not w.isascii() and len(w) > 1)
+        common = f"(?:{'|'.join(sorted(compound))}|[{''.join(sorted(common_surnames()))}])"
+        labelled = f"(?:{labels})[:是为]?\\s*{common}\\p{{Han}}"
+        longer = np.asarray(
+            pc.fill_null(pc.greater(pc.utf8_length(values), 4), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        if longer.any():  # a label and a name need at least 5 characters
+            rows = np.flatnonzero(longer)
+            texts = values if len(rows) == len(values) else values.take(pa.array(rows))
+            found = pc.fill_null(pc.match_substring_regex(texts, labelled), False)
+            hit[rows[np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)]] = True
+        return hit

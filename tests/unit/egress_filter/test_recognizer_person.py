@@ -40,3 +40,9 @@ def test_name_column_found_and_district_column_not():
     assert hit.entity == "PERSON" and hit.coverage == 1.0 and hit.score >= 0.8
     districts = ["金水区", "二七区", "中原区", "管城回族区", "高新区"] * 300
     assert scan_column(districts, name="区县") == []
+
+
+def test_labelled_name_inside_free_text_cells_of_a_column():
+    cells = ["无"] * 30 + ["联系人：王小明，电话见附件", "申请人于2025年提交", "投诉人反映噪音"]
+    (hit,) = scan_column(cells, name="备注")
+    assert hit.entity == "PERSON" and list(hit.rows) == [30]
