@@ -226,12 +226,12 @@ def usccs(rng: np.random.Generator, n: int, *,
     return ascii_strings(np.hstack([first17, check[:, None]]))
 
 
-def person_names(rng: np.random.Generator, n: int, *,
-                 two_char_given: float = 0.72) -> pa.StringArray:
-    """Chinese full names: weighted surname + one or two given-name characters."""
+def person_names(rng: np.random.Generator, n: int, *, two_char_given: float = 0.72,
+                 surnames: Mapping[str, float] | Sequence[str] = vocab.SURNAMES) -> pa.StringArray:
+    """Chinese full names: surname (weighted by default) + one or two given-name characters."""
     chars = list(vocab.GIVEN_CHARS)
     second = pc.if_else(pa.array(rng.random(n) < two_char_given), choose(rng, chars, n), "")
-    return join(choose(rng, vocab.SURNAMES, n), choose(rng, chars, n), second)
+    return join(choose(rng, surnames, n), choose(rng, chars, n), second)
 
 
 def _district_roads() -> tuple[list[str], list[str], list[str], np.ndarray]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,8 @@ def _strings(values: pd.Series, rng: np.random.Generator, n: int,
     if values.str.match(_DATE_STRING).mean() >= 0.99:
         return _date_strings(values, rng, n)
     templates = _sample(values, rng, n)
-    return _avoiding(values, lambda r, t, strict: _rewrite_text(t, values, r, strict=strict),
+    modes = _position_modes(values)
+    return _avoiding(values, lambda r, t, strict: _rewrite_text(t, {} if strict else modes, r),
                      templates, rng)
 
 
@@ -225,14 +227,14 @@ def _avoiding(original: pd.Series,
     After a few redraws ``make`` is called with ``strict=True``: rewrite without keeping the
     characters most rows share (dense sequential codes leave no room otherwise).
     """
-    seen = pa.array(original.astype(str).unique(), type=pa.string())
+    seen = pd.Index(original.astype(str).unique().astype(object))  # hashed once, then probed
     result = make(rng, templates, False).reset_index(drop=True)
+    rows = np.arange(len(result))
     for attempt in range(_MAX_REDRAWS):
-        clash = np.asarray(pc.is_in(pa.array(result, type=pa.string()), value_set=seen)
-                           .to_numpy(zero_copy_only=False), dtype=bool)
-        if not clash.any():
+        candidates = result.iloc[rows].astype(str).to_numpy(dtype=object)
+        rows = rows[seen.get_indexer(candidates) >= 0]
+        if not rows.size:
             return result
-        rows = np.flatnonzero(clash)
         strict = attempt >= 3
         result.iloc[rows] = make(rng, templates.iloc[rows].reset_index(drop=True),
                                  strict).to_numpy()
@@ -241,17 +243,16 @@ def _avoiding(original: pd.Series,
         "little room", "无法生成与原值不同的合成值：该列格式可取值过少")
 
 
-def _rewrite_text(templates: pd.Series, original: pd.Series, rng: np.random.Generator,
-                  *, strict: bool = False) -> pd.Series:
+def _rewrite_text(templates: pd.Series, modes: dict[int, np.ndarray],
+                  rng: np.random.Generator) -> pd.Series:
     """Rewrite each value character by character, keeping structure characters.
 
-    A character is structure if it is an address word, punctuation, or (unless ``strict``) the
-    character most original rows of that length hold at that position (``TR`` in
+    A character is structure if it is an address word, punctuation, or the character ``modes``
+    (from :func:`_position_modes`) names for that length and position (``TR`` in
     ``TR2025000001``). Digits become random digits, Latin letters random letters of the same
     case, Han characters random name characters. Works on code-point matrices, one per length.
     """
     templates = templates.reset_index(drop=True).astype(str)
-    modes = {} if strict else _position_modes(original)
     out = np.empty(len(templates), dtype=object)
     lengths = templates.str.len().to_numpy()
     for length in np.unique(lengths):
@@ -335,7 +336,7 @@ def _identifiers(values: pd.Series, entities: list[str], rng: np.random.Generato
                 todo[rows] = False
         rows = np.flatnonzero(todo)
         if rows.size:  # a value of none of the tagged shapes: rewrite it
-            result.iloc[rows] = _rewrite_text(t.iloc[rows], values, r, strict=strict).to_numpy()
+            result.iloc[rows] = _rewrite_text(t.iloc[rows], context.text_modes(), r).to_numpy()
         return result
 
     return _avoiding(values, make, templates, rng)
@@ -348,6 +349,17 @@ class _Context:
         self.values = values
         self.min_support = min_support
         self.strict = False  # set on late redraws: rewrite free text without shared characters
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, compute: Callable[[pd.Series], Any]) -> Any:
+        """``compute(values)``, once per column (redraws ask again and again)."""
+        if key not in self._memo:
+            self._memo[key] = compute(self.values)
+        return self._memo[key]
+
+    def text_modes(self) -> dict[int, np.ndarray]:
+        """Position modes for free-text rewriting; none on strict redraws."""
+        return {} if self.strict else self.memo("modes", _position_modes)
 
     def supported(self, parts: pd.Series) -> dict[str, float]:
         counts = _supported(parts.dropna(), self.min_support)
@@ -359,7 +371,7 @@ def _arrow(values: pd.Series) -> pa.StringArray:
 
 
 def _fake_resident_id(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
-    regions = ctx.supported(ctx.values.str[:6]) or None
+    regions = ctx.memo("regions", lambda v: ctx.supported(v.str[:6]) or None)
     births = pd.to_datetime(t.str[6:14], format="%Y%m%d", errors="coerce")
     fallback = pd.Series(fakes.birth_dates(rng, len(t)))
     births = births.fillna(fallback).to_numpy().astype("datetime64[D]")
@@ -370,8 +382,10 @@ def _fake_resident_id(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> 
 
 
 def _fake_uscc(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
-    head = ctx.values.str.upper().str[:8]
-    heads = ctx.supported(head.where(head.str.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}"))) or None
+    def supported_heads(values: pd.Series) -> dict[str, float] | None:
+        head = values.str.upper().str[:8]
+        return ctx.supported(head.where(head.str.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}"))) or None
+    heads = ctx.memo("heads", supported_heads)
     return fakes.usccs(rng, len(t), heads=heads)
 
 
@@ -380,7 +394,7 @@ def _fake_passport(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.
 
 
 def _fake_plate(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
-    prefixes = ctx.supported(ctx.values.str[:2]) or None
+    prefixes = ctx.memo("plate_prefixes", lambda v: ctx.supported(v.str[:2]) or None)
     bare = t.str.replace("·", "", regex=False)
     kinds = np.zeros(len(t), dtype=np.int64)
     eight = bare.str.len() == 8
@@ -422,8 +436,8 @@ def _redigit(t: pd.Series, fill: Callable[[np.ndarray], np.ndarray]) -> pd.Serie
 
 
 def _fake_mobile(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pd.Series:
-    national = ctx.values.str.replace(r"\D", "", regex=True).str[-11:]
-    prefixes = ctx.supported(national.str[:3]) or None
+    prefixes = ctx.memo("mobile_prefixes", lambda v: ctx.supported(
+        v.str.replace(r"\D", "", regex=True).str[-11:].str[:3]) or None)
 
     def fill(m: np.ndarray) -> np.ndarray:
         m[:, -11:] = fakes.mobile_digits(rng, len(m), prefixes=prefixes)
@@ -447,7 +461,7 @@ def _fake_bank_card(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pd
 
 
 def _fake_email(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
-    domains = ctx.supported(ctx.values.str.split("@").str[-1].str.lower())
+    domains = ctx.memo("domains", lambda v: ctx.supported(v.str.split("@").str[-1].str.lower()))
     return fakes.emails(rng, len(t), domains=domains or None, own_domain=0.0 if domains else 0.4)
 
 
@@ -457,8 +471,11 @@ def _fake_ip(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
 
 def _fake_person(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Array:
     han = t.str.fullmatch(r"[\u4e00-\u9fff]{2,4}").to_numpy()
-    three = (ctx.values.str.len() >= 3).mean()
-    names = fakes.person_names(rng, len(t), two_char_given=float(three))
+    # Common-surname two-character names are a small space a large original fills up: late
+    # redraws use three characters and all surnames equally.
+    three = 1.0 if ctx.strict else ctx.memo("three", lambda v: float((v.str.len() >= 3).mean()))
+    surnames = list(vocab.SURNAMES) if ctx.strict else vocab.SURNAMES
+    names = fakes.person_names(rng, len(t), two_char_given=three, surnames=surnames)
     if han.all():
         return names
     syl = vocab.PINYIN_SYLLABLES
@@ -469,19 +486,20 @@ def _fake_person(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pa.Ar
 
 def _fake_location(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pd.Series:
     street = t.str.contains(r"\d", regex=True) & t.str.contains("[路街道号]", regex=True)
-    out = _rewrite_text(t, ctx.values, rng, strict=ctx.strict)
+    out = _rewrite_text(t, ctx.text_modes(), rng)
     rows = np.flatnonzero(street.to_numpy())
     # Real-looking street addresses come from a finite road list; once they keep clashing with
     # a large original, the character rewrite above (new road names) is what is left.
     if rows.size and not ctx.strict:
-        residential = float(ctx.values.str.contains("室", regex=False).mean())
+        residential = ctx.memo("residential",
+                               lambda v: float(v.str.contains("室", regex=False).mean()))
         address, _ = fakes.street_addresses(rng, rows.size, residential=residential)
         out.iloc[rows] = np.asarray(address, dtype=object)
     return out
 
 
 def _fake_unknown(rng: np.random.Generator, t: pd.Series, ctx: _Context) -> pd.Series:
-    return _rewrite_text(t, ctx.values, rng, strict=ctx.strict)
+    return _rewrite_text(t, ctx.text_modes(), rng)
 
 
 _FAKERS: dict[str, Callable[[np.random.Generator, pd.Series, _Context], pa.Array | pd.Series]] = {
