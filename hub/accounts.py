@@ -63,6 +63,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "user.roles": frozenset({"admin"}),
     "catalog.register": frozenset({"admin"}),
     "catalog.verify": frozenset({"admin", "auditor"}),
+    "twin.build": frozenset({"admin"}),
     "grant.create": frozenset({"admin"}),
     "grant.members": frozenset({"admin"}),
     "grant.expire_due": frozenset({"admin"}),

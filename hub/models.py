@@ -6,7 +6,7 @@ owned by the Alembic migrations in ``hub/migrations/versions``; a test checks th
 the migrations agree.
 
 Tables: ``orgs``, ``users``, ``user_roles``, ``datasets``, ``dataset_versions``,
-``dataset_files``, ``grants``, ``grant_items``, ``grant_members``, ``audit_log``, ``audit_head``.
+``dataset_files``, ``dataset_twins``, ``grants``, ``grant_items``, ``grant_members``, ``audit_log``, ``audit_head``.
 Timestamps are timezone-aware UTC in Python (:class:`UTCDateTime`).
 """
 
@@ -174,6 +174,29 @@ class DatasetFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     row_count: Mapped[int] = mapped_column(Integer)
+
+
+class DatasetTwin(Base):
+    """The synthetic twin of one version (at most one; a rebuild replaces it).
+
+    The files live in ``store_path`` (relative to ``paths().store``) beside the version folder;
+    ``manifest_sha256`` is the SHA-256 of the twin's ``twin.json``, which lists every file's hash.
+    """
+
+    __tablename__ = "dataset_twins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"), unique=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    generator: Mapped[str] = mapped_column(String(64))
+    store_path: Mapped[str] = mapped_column(String(500))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    # [{"name": str, "sha256": str, "row_count": int}, ...]
+    files: Mapped[list[Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[DatasetVersion] = relationship()
 
 
 class Grant(Base):

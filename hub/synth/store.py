@@ -8,12 +8,14 @@ content hash, seed, the column tags used, and the SHA-256 and row count of each 
 folder is made read-only like the store's versions; the sandbox mounts it instead of the version
 for level-3 data.
 
-Building a twin is an admin action recorded in the audit log as ``twin.build``.
+Building a twin is an admin action (permission ``twin.build``) recorded in the audit log as
+``twin.build`` and in the ``dataset_twins`` table (seed, files and their hashes, manifest hash).
 
 Public API::
 
     twin_dir(version) -> Path
     read_twin(version) -> dict | None              # the twin.json manifest, if built
+    twin_record(session, version) -> DatasetTwin | None   # the database record, if built
     load_version(version) -> pd.DataFrame           # all files of a version, typed by its schema
     build_twin(session, actor, ref, seed=0) -> dict # builds, stores, audits; returns the manifest
 """
@@ -32,20 +34,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import catalog
 from hub.accounts import Actor, require
 from hub.audit import audited
+from hub.config import paths
 from hub.demo.generate import write
 from hub.errors import IntegrityError, ValidationError
-from hub.models import DatasetVersion
+from hub.models import DatasetTwin, DatasetVersion
 from hub.synth.twin import MIN_SUPPORT, make_twin
 
 MANIFEST = "twin.json"
 GENERATOR = "hub.synth.twin/1"
-# Twins are built by whoever may register datasets (the operator's admins).
-PERMISSION = "catalog.register"
+PERMISSION = "twin.build"
 
 
 def twin_dir(version: DatasetVersion) -> Path:
@@ -115,9 +118,31 @@ def build_twin(session: Session, actor: Actor, ref: str, seed: int = 0) -> dict[
         twin = make_twin(original, tags, seed=seed)
         _check_no_copies(original, twin, tags, version.label)
         manifest = _store(version, twin, tags, seed, actor.name)
+        _record(session, version, manifest)
         act.details.update(files=manifest["files"], tags=tags, rows=len(twin),
                            path=str(twin_dir(version)))
     return manifest
+
+
+def _record(session: Session, version: DatasetVersion, manifest: dict[str, Any]) -> None:
+    """Record (or replace) the twin of ``version`` in the database."""
+    row = session.scalar(select(DatasetTwin).where(DatasetTwin.version_id == version.id))
+    if row is None:
+        row = DatasetTwin(version_id=version.id)
+        session.add(row)
+    row.seed = manifest["seed"]
+    row.generator = manifest["generator"]
+    row.store_path = str(twin_dir(version).relative_to(paths().store))
+    row.manifest_sha256 = catalog.sha256_file(twin_dir(version) / MANIFEST)
+    row.files = manifest["files"]
+    row.created_by = manifest["created_by"]
+    row.created_at = datetime.fromisoformat(manifest["created_at"])
+    session.flush()
+
+
+def twin_record(session: Session, version: DatasetVersion) -> DatasetTwin | None:
+    """The database record of ``version``'s twin, if one was built."""
+    return session.scalar(select(DatasetTwin).where(DatasetTwin.version_id == version.id))
 
 
 def _check_no_copies(original: pd.DataFrame, twin: pd.DataFrame,

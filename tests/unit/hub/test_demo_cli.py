@@ -102,6 +102,12 @@ def test_twin_build_is_deterministic_and_audited(home, capsys) -> None:
     with db.session() as session:
         actions = session.scalars(select(AuditEntry).where(AuditEntry.action == "twin.build"))
         assert {(e.object_id, e.outcome) for e in actions} >= {("travel_records@1", "ok")}
+        version = catalog.get_version(session, "travel_records")
+        record = store.twin_record(session, version)
+        assert record is not None and record.seed == 5
+        assert [f["sha256"] for f in record.files] == hashes[1]
+        manifest = store.twin_dir(version) / store.MANIFEST
+        assert record.manifest_sha256 == catalog.sha256_file(manifest)
 
 
 def test_an_analyst_may_not_build_twins_and_the_refusal_is_audited(home, capsys) -> None:
