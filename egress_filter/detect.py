@@ -35,10 +35,10 @@ import pyarrow.compute as pc
 
 from egress_filter.model import ENTITIES
 from egress_filter.recognizers import (
-    PATTERN_RECOGNIZERS,
-    ChinesePatternRecognizer,
+    PATTERN_SPECS,
+    ChinesePatterns,
     DetectionError,
-    PersonRecognizer,
+    PersonNames,
 )
 from egress_filter.recognizers._base import Spec, join_re2
 
@@ -190,10 +190,11 @@ def _resolve_overlaps(
 
 
 @lru_cache(maxsize=1)
-def _column_recognizers() -> tuple[list[ChinesePatternRecognizer], PersonRecognizer]:
-    person = PersonRecognizer()
+def _column_recognizers() -> tuple[list[ChinesePatterns], PersonNames]:
+    # Plain pattern classes, not the Presidio recognizers: tables never import Presidio.
+    person = PersonNames()
     person.load()
-    return [cls() for cls in PATTERN_RECOGNIZERS], person
+    return [cls() for cls in PATTERN_SPECS], person
 
 
 def _as_arrow(values: Any) -> pa.Array:
@@ -404,13 +405,13 @@ def _prefilter(arr: pa.Array, pattern: str) -> np.ndarray:
     return _mask(arr, pattern)
 
 
-def _spec_validated(r: ChinesePatternRecognizer, spec: Spec) -> bool:
+def _spec_validated(r: ChinesePatterns, spec: Spec) -> bool:
     if not r.NEEDS_VALIDATION:
         return False
     return not (r.ENTITY == "IP_ADDRESS" and spec.name == "ipv4")  # octets checked in the regex
 
 
-def _validate_cells(r: ChinesePatternRecognizer, cells: pa.Array) -> np.ndarray:
+def _validate_cells(r: ChinesePatterns, cells: pa.Array) -> np.ndarray:
     """Checksum-validate cells that matched: whole fixed-width cells in numpy, the rest in Python."""
     ok = np.zeros(len(cells), dtype=bool)
     todo = np.ones(len(cells), dtype=bool)

@@ -12,17 +12,22 @@ and on the right. From that we build
 Regex timeouts are failures, not misses: Presidio logs and skips a pattern that times out
 (fail-open), an egress gate must not, so :class:`ChinesePatternRecognizer` runs its own loop and
 raises :class:`DetectionTimeout`.
+
+Importing Presidio costs over a second (it pulls in spaCy), and the column path never calls it.
+So each recognizer module defines its patterns, context words and validators on a plain class
+(:class:`ChinesePatterns`), and the Presidio recognizer of the same module is that class mixed
+with :class:`ChinesePatternRecognizer`, created on first access (:func:`presidio_class`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import ClassVar
+from functools import cache, lru_cache
+from typing import Any, ClassVar
 
 import numpy as np
 import regex
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 
 # Seconds one pattern may run on one chunk of text (chunks are ~2,000 characters).
 REGEX_TIMEOUT_SECONDS = float(os.environ.get("EGRESS_REGEX_TIMEOUT_SECONDS", "10"))
@@ -104,12 +109,16 @@ def context_in_name(words: tuple[str, ...], column: str) -> bool:
     return False
 
 
-class ChinesePatternRecognizer(PatternRecognizer):
-    """Base of the pattern recognizers: specs, context words and the column hooks.
+MIN_SCORE = 0.0  # Presidio's EntityRecognizer.MIN_SCORE / MAX_SCORE, without importing it
+MAX_SCORE = 1.0
+
+
+class ChinesePatterns:
+    """Specs, context words, validators and the column hooks of one pattern recognizer.
 
     Subclasses set ``ENTITY``, ``SPECS``, ``CONTEXT`` and, when the identifier has a check
-    digit, override :meth:`validate_result` (text path) and :meth:`valid_fixed` (vectorized
-    column path over fixed-width ASCII values).
+    digit, override :meth:`validate_result` (both paths) and :meth:`valid_fixed` (vectorized
+    column path over fixed-width ASCII values). Plain Python: no Presidio import.
     """
 
     ENTITY: ClassVar[str]
@@ -132,28 +141,16 @@ class ChinesePatternRecognizer(PatternRecognizer):
     NEEDS_VALIDATION: ClassVar[bool] = False
 
     def __init__(self, supported_language: str = "zh") -> None:
-        patterns = [Pattern(s.name, s.python(), s.score) for s in self.SPECS]
-        super().__init__(
-            supported_entity=self.ENTITY,
-            name=type(self).__name__,
-            supported_language=supported_language,
-            patterns=patterns,
-            context=list(self.CONTEXT),
-            global_regex_flags=self.FLAGS,
-        )
-        self._compiled = [(s, regex.compile(s.python(), self.FLAGS)) for s in self.SPECS]
+        self.name = type(self).__name__
+        self.supported_language = supported_language
+        self._compiled = self._compile()
 
-    # -- text path -----------------------------------------------------------------------
-    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
-        results: list[RecognizerResult] = []
-        for spec, compiled in self._compiled:
-            for match in self._finditer(spec, compiled, text):
-                if self._negated(text, match.start()):
-                    continue
-                score = self.score_match(spec, match.group())
-                if score > EntityRecognizer.MIN_SCORE:
-                    results.append(self._result(match.start(), match.end(), score, spec))
-        return EntityRecognizer.remove_duplicates(results)
+    def _compile(self) -> list[tuple[Spec, regex.Pattern]]:
+        return [(s, regex.compile(s.python(), self.FLAGS)) for s in self.SPECS]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """True/False when a checksum decides, None to keep the pattern score."""
+        return None
 
     def _finditer(self, spec: Spec, compiled: regex.Pattern, text: str) -> list[regex.Match]:
         try:
@@ -176,23 +173,7 @@ class ChinesePatternRecognizer(PatternRecognizer):
         verdict = self.validate_result(value)
         if verdict is None:
             return spec.score
-        return EntityRecognizer.MAX_SCORE if verdict else EntityRecognizer.MIN_SCORE
-
-    def _result(self, start: int, end: int, score: float, spec: Spec) -> RecognizerResult:
-        explanation = self.build_regex_explanation(
-            self.name, spec.name, spec.python(), score, None, self.FLAGS
-        )
-        return RecognizerResult(
-            entity_type=self.ENTITY,
-            start=start,
-            end=end,
-            score=score,
-            analysis_explanation=explanation,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+        return MAX_SCORE if verdict else MIN_SCORE
 
     # -- column path ---------------------------------------------------------------------
     def find_valid(self, cell: str) -> str | None:
@@ -213,6 +194,91 @@ class ChinesePatternRecognizer(PatternRecognizer):
 
     def name_context(self, column: str) -> bool:
         return context_in_name(self.CONTEXT, column)
+
+
+@lru_cache(maxsize=1)
+def _recognizer_base() -> type:
+    """:class:`ChinesePatternRecognizer`, built on first use (imports Presidio)."""
+    from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+    class ChinesePatternRecognizer(ChinesePatterns, PatternRecognizer):
+        """Presidio pattern recognizer over :class:`ChinesePatterns` (text path).
+
+        ``analyze`` runs its own loop so a regex timeout raises instead of being skipped,
+        and applies the negative context words.
+        """
+
+        def __init__(self, supported_language: str = "zh") -> None:
+            patterns = [Pattern(s.name, s.python(), s.score) for s in self.SPECS]
+            PatternRecognizer.__init__(
+                self,
+                supported_entity=self.ENTITY,
+                name=type(self).__name__,
+                supported_language=supported_language,
+                patterns=patterns,
+                context=list(self.CONTEXT),
+                global_regex_flags=self.FLAGS,
+            )
+            self._compiled = self._compile()
+
+        def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):  # noqa: D102
+            results: list[RecognizerResult] = []
+            for spec, compiled in self._compiled:
+                for match in self._finditer(spec, compiled, text):
+                    if self._negated(text, match.start()):
+                        continue
+                    score = self.score_match(spec, match.group())
+                    if score > EntityRecognizer.MIN_SCORE:
+                        results.append(self._result(match.start(), match.end(), score, spec))
+            return EntityRecognizer.remove_duplicates(results)
+
+        def _result(self, start: int, end: int, score: float, spec: Spec) -> RecognizerResult:
+            explanation = self.build_regex_explanation(
+                self.name, spec.name, spec.python(), score, None, self.FLAGS
+            )
+            return RecognizerResult(
+                entity_type=self.ENTITY,
+                start=start,
+                end=end,
+                score=score,
+                analysis_explanation=explanation,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
+
+    ChinesePatternRecognizer.__module__ = __name__
+    ChinesePatternRecognizer.__qualname__ = "ChinesePatternRecognizer"
+    return ChinesePatternRecognizer
+
+
+@cache
+def presidio_class(patterns: type, name: str, base: Any = None) -> type:
+    """The Presidio recognizer class ``name`` for a plain patterns class (one per process).
+
+    ``base`` builds the Presidio base class; pattern recognizers use
+    :class:`ChinesePatternRecognizer`. The patterns class comes first in the MRO, so its
+    ``validate_result`` and column hooks win over Presidio's defaults.
+    """
+    parent = (base or _recognizer_base)()
+    bases = (parent,) if issubclass(parent, patterns) else (patterns, parent)
+    cls = type(name, bases, {"__doc__": patterns.__doc__})
+    cls.__module__ = patterns.__module__
+    return cls
+
+
+def lazy_recognizer(module: str, attribute: str, name: str, patterns: type, base: Any = None):
+    """Module ``__getattr__`` helper: resolve ``name`` to its Presidio class on first access."""
+    if attribute == name:
+        return presidio_class(patterns, name, base)
+    raise AttributeError(f"module {module!r} has no attribute {attribute!r}")
+
+
+def __getattr__(attribute: str) -> Any:
+    if attribute == "ChinesePatternRecognizer":
+        return _recognizer_base()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def digits_of(chars: np.ndarray) -> np.ndarray:

@@ -14,10 +14,11 @@ import numpy as np
 
 from egress_filter.checksums import is_valid_luhn, is_valid_resident_id
 from egress_filter.recognizers._base import (
-    ChinesePatternRecognizer,
+    ChinesePatterns,
     Spec,
     all_digits,
     digits_of,
+    lazy_recognizer,
     luhn_valid,
 )
 from egress_filter.recognizers.resident_id import valid_resident_id_rows
@@ -25,8 +26,11 @@ from egress_filter.recognizers.resident_id import valid_resident_id_rows
 _GROUPS = r"(?:[ -]?[0-9]{4}){3}(?:[ -]?[0-9]{1,3})?"
 
 
-class BankCardRecognizer(ChinesePatternRecognizer):
-    """Payment cards with a Chinese-issued scheme prefix and a valid Luhn digit."""
+class BankCardPatterns(ChinesePatterns):
+    """Payment cards with a Chinese-issued scheme prefix and a valid Luhn digit.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`BankCardRecognizer`.
+    """
 
     ENTITY = "BANK_CARD"
     SPECS = (
@@ -65,3 +69,8 @@ class BankCardRecognizer(ChinesePatternRecognizer):
         if chars.shape[1] == 18:
             ok &= ~valid_resident_id_rows(chars)
         return ok
+
+
+def __getattr__(attribute: str) -> type:
+    """``BankCardRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "BankCardRecognizer", BankCardPatterns)

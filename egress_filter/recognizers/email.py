@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import tldextract
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import ChinesePatterns, Spec, lazy_recognizer
 
 _LOCAL = r"[A-Za-z0-9._%+-]+"
 _DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -30,8 +30,11 @@ def has_public_suffix(domain: str) -> bool:
     return bool(parts.suffix) and bool(parts.domain)
 
 
-class EmailRecognizer(ChinesePatternRecognizer):
-    """E-mail addresses with a real public suffix."""
+class EmailPatterns(ChinesePatterns):
+    """E-mail addresses with a real public suffix.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`EmailRecognizer`.
+    """
 
     ENTITY = "EMAIL_ADDRESS"
     SPECS = (
@@ -45,3 +48,8 @@ class EmailRecognizer(ChinesePatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return has_public_suffix(pattern_text.rsplit("@", 1)[-1])
+
+
+def __getattr__(attribute: str) -> type:
+    """``EmailRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "EmailRecognizer", EmailPatterns)

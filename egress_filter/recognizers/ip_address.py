@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 
-from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatterns, Spec, lazy_recognizer
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 
 
-class IpAddressRecognizer(ChinesePatternRecognizer):
-    """IPv4 and IPv6 addresses."""
+class IpAddressPatterns(ChinesePatterns):
+    """IPv4 and IPv6 addresses.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`IpAddressRecognizer`.
+    """
 
     ENTITY = "IP_ADDRESS"
     SPECS = (
@@ -37,3 +40,8 @@ class IpAddressRecognizer(ChinesePatternRecognizer):
             return isinstance(ipaddress.ip_address(pattern_text), ipaddress.IPv6Address)
         except ValueError:
             return False
+
+
+def __getattr__(attribute: str) -> type:
+    """``IpAddressRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "IpAddressRecognizer", IpAddressPatterns)

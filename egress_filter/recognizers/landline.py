@@ -13,18 +13,22 @@ import numpy as np
 
 from egress_filter.recognizers._base import (
     DIGIT_PREFILTER,
-    ChinesePatternRecognizer,
+    ChinesePatterns,
     Spec,
     all_digits,
     digits_of,
+    lazy_recognizer,
 )
 
 _AREA = r"0(?:10|2[0-9]|[3-9][0-9]{2})"
 _LOCAL = r"[1-9][0-9]{2,3}[ -]?[0-9]{4}"
 
 
-class LandlineRecognizer(ChinesePatternRecognizer):
-    """Fixed-line numbers with an area code."""
+class LandlinePatterns(ChinesePatterns):
+    """Fixed-line numbers with an area code.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`LandlineRecognizer`.
+    """
 
     ENTITY = "CN_LANDLINE"
     SPECS = (
@@ -57,3 +61,8 @@ class LandlineRecognizer(ChinesePatternRecognizer):
         ok &= (d[:, 1] >= 2) | ((d[:, 1] == 1) & (d[:, 2] == 0))  # no 01x area but 010
         ok &= local_first >= 2
         return ok
+
+
+def __getattr__(attribute: str) -> type:
+    """``LandlineRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "LandlineRecognizer", LandlinePatterns)

@@ -10,7 +10,7 @@ records, a person's movements (行踪轨迹).
 
 from __future__ import annotations
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import ChinesePatterns, Spec, lazy_recognizer
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _ALNUM = "[A-HJ-NP-Z0-9]"
@@ -20,8 +20,11 @@ _CORE = (
 )
 
 
-class LicensePlateRecognizer(ChinesePatternRecognizer):
-    """Mainland licence plates, ordinary and new-energy."""
+class LicensePlatePatterns(ChinesePatterns):
+    """Mainland licence plates, ordinary and new-energy.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`LicensePlateRecognizer`.
+    """
 
     ENTITY = "CN_LICENSE_PLATE"
     SPECS = (Spec("cn_license_plate", _CORE, 0.6, left="", right="0-9A-Za-z"),)
@@ -29,3 +32,8 @@ class LicensePlateRecognizer(ChinesePatternRecognizer):
     NEEDS_HAN = True
     PREFILTER = rf"[{PROVINCES}][A-HJ-NP-Z]"
     COLUMN_SCORE = 0.7
+
+
+def __getattr__(attribute: str) -> type:
+    """``LicensePlateRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "LicensePlateRecognizer", LicensePlatePatterns)

@@ -10,7 +10,12 @@ it (``住在花园路88号`` → ``花园路88号``).
 
 from __future__ import annotations
 
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec, han_class_without
+from egress_filter.recognizers._base import (
+    ChinesePatterns,
+    Spec,
+    han_class_without,
+    lazy_recognizer,
+)
 
 _NAME = han_class_without("在住于的是到从与及为往向家位址去来了我你他她们这那个处即其之")
 _ADMIN = rf"{_NAME}{{2,7}}?(?:省|自治区|市|自治州|地区|盟|区|县|旗|镇|乡|街道)"
@@ -22,8 +27,11 @@ _DOOR = (
 _BUILDING = rf"{_NUM}(?:号楼|栋|幢)(?:{_NUM}单元)?{_NUM}(?:室|户)"
 
 
-class LocationRecognizer(ChinesePatternRecognizer):
-    """Street-level addresses."""
+class LocationPatterns(ChinesePatterns):
+    """Street-level addresses.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`LocationRecognizer`.
+    """
 
     ENTITY = "LOCATION"
     SPECS = (
@@ -40,3 +48,8 @@ class LocationRecognizer(ChinesePatternRecognizer):
     NEEDS_HAN = True
     PREFILTER = r"路|街|大道|巷|胡同|弄|村|号楼|栋|幢|单元|室"
     COLUMN_SCORE = 0.6
+
+
+def __getattr__(attribute: str) -> type:
+    """``LocationRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "LocationRecognizer", LocationPatterns)

@@ -13,10 +13,11 @@ import numpy as np
 
 from egress_filter.recognizers._base import (
     DIGIT_PREFILTER,
-    ChinesePatternRecognizer,
+    ChinesePatterns,
     Spec,
     all_digits,
     digits_of,
+    lazy_recognizer,
 )
 
 PREFIXES = (
@@ -30,8 +31,11 @@ _VALID_PREFIX = np.zeros(1000, dtype=bool)
 _VALID_PREFIX[[int(p) for p in PREFIXES]] = True
 
 
-class MobileRecognizer(ChinesePatternRecognizer):
-    """Mainland mobile numbers, with or without +86 and separators."""
+class MobilePatterns(ChinesePatterns):
+    """Mainland mobile numbers, with or without +86 and separators.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`MobileRecognizer`.
+    """
 
     ENTITY = "CN_MOBILE"
     SPECS = (
@@ -52,3 +56,8 @@ class MobileRecognizer(ChinesePatternRecognizer):
         digits = digits_of(chars)
         prefix = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
         return all_digits(chars) & _VALID_PREFIX[np.clip(prefix, 0, 999)]
+
+
+def __getattr__(attribute: str) -> type:
+    """``MobileRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "MobileRecognizer", MobilePatterns)

@@ -9,11 +9,14 @@ a column needs its name or a high coverage to be tagged.
 
 from __future__ import annotations
 
-from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatterns, Spec, lazy_recognizer
 
 
-class PassportRecognizer(ChinesePatternRecognizer):
-    """PRC ordinary and official passport numbers; context-dependent."""
+class PassportPatterns(ChinesePatterns):
+    """PRC ordinary and official passport numbers; context-dependent.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`PassportRecognizer`.
+    """
 
     ENTITY = "CN_PASSPORT"
     SPECS = (
@@ -27,3 +30,8 @@ class PassportRecognizer(ChinesePatternRecognizer):
     CONTEXT = ("护照", "护照号", "护照号码", "证件号", "出入境", "passport", "hzhm")
     PREFILTER = DIGIT_PREFILTER
     COLUMN_SCORE = 0.35
+
+
+def __getattr__(attribute: str) -> type:
+    """``PassportRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "PassportRecognizer", PassportPatterns)

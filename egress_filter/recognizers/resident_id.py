@@ -20,7 +20,7 @@ from egress_filter.checksums import (
     RESIDENT_ID_WEIGHTS,
     is_valid_resident_id,
 )
-from egress_filter.recognizers._base import ChinesePatternRecognizer, Spec, digits_of
+from egress_filter.recognizers._base import ChinesePatterns, Spec, digits_of, lazy_recognizer
 
 _CORE = (
     r"[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
@@ -32,8 +32,11 @@ _CHECK = np.frombuffer(RESIDENT_ID_CHECK.encode(), dtype=np.uint8)
 _DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-class ResidentIdRecognizer(ChinesePatternRecognizer):
-    """Chinese resident identity numbers with GB 11643 validation."""
+class ResidentIdPatterns(ChinesePatterns):
+    """Chinese resident identity numbers with GB 11643 validation.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`ResidentIdRecognizer`.
+    """
 
     ENTITY = "CN_RESIDENT_ID"
     SPECS = (Spec("cn_resident_id_18", _CORE, 0.5, left="0-9A-Za-z.", right="0-9A-Za-z",
@@ -80,3 +83,8 @@ def valid_resident_id_rows(chars: np.ndarray, today: dt.date | None = None) -> n
     last = chars[:, 17]
     last = np.where(last == ord("x"), ord("X"), last)
     return ok & (last == expected)
+
+
+def __getattr__(attribute: str) -> type:
+    """``ResidentIdRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "ResidentIdRecognizer", ResidentIdPatterns)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from egress_filter.checksums import USCC_ALPHABET, USCC_WEIGHTS, is_valid_uscc
-from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatternRecognizer, Spec
+from egress_filter.recognizers._base import DIGIT_PREFILTER, ChinesePatterns, Spec, lazy_recognizer
 from egress_filter.recognizers.resident_id import valid_resident_id_rows
 
 _C = "[0-9A-HJ-NP-RTUWXY]"
@@ -22,8 +22,11 @@ for _i, _ch in enumerate(USCC_ALPHABET):
 _ALPHABET = np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)
 
 
-class UsccRecognizer(ChinesePatternRecognizer):
-    """Unified social credit codes with the GB 32100 check character."""
+class UsccPatterns(ChinesePatterns):
+    """Unified social credit codes with the GB 32100 check character.
+
+    Specs, context words and validators; the Presidio recognizer is :class:`UsccRecognizer`.
+    """
 
     ENTITY = "CN_USCC"
     SPECS = (Spec("cn_uscc", _CORE, 0.4, left="0-9A-Za-z", right="0-9A-Za-z"),)
@@ -60,3 +63,8 @@ def valid_uscc_rows(chars: np.ndarray) -> np.ndarray:
              * np.array(USCC_WEIGHTS, dtype=np.int32)).sum(axis=1)
     expected = _ALPHABET[(31 - total % 31) % 31]
     return ok & (chars[:, 17] == expected)
+
+
+def __getattr__(attribute: str) -> type:
+    """``UsccRecognizer``: the Presidio recognizer, created on first access."""
+    return lazy_recognizer(__name__, attribute, "UsccRecognizer", UsccPatterns)
