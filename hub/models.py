@@ -18,8 +18,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     String,
     Text,
@@ -278,3 +280,132 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
     base_seq: Mapped[int] = mapped_column(Integer)  # last pruned seq (0: nothing pruned)
     base_hash: Mapped[str] = mapped_column(String(64))  # hash of that entry (genesis: zeros)
+
+
+# -- airlock (export requests, reviews, released products; see hub.airlock) ----------------------
+
+
+class AirlockRequest(Base):
+    """An export request: files from one analyst's outbox under one grant (states: hub.airlock.states).
+
+    ``requester_org_id`` is copied from the requester so the database itself can refuse a decision
+    by the requester or their org (see :class:`AirlockDecision`). ``round`` counts submissions
+    (a returned request resubmitted is scanned and reviewed again in the next round).
+    """
+
+    __tablename__ = "airlock_requests"
+    __table_args__ = (UniqueConstraint("id", "requester_id", "requester_org_id",
+                                       name="uq_airlock_requests_requester"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requester_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    required_reviews: Mapped[int] = mapped_column(Integer, default=1)
+    level: Mapped[int] = mapped_column(Integer)  # highest classification level of the grant
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # name/version/sha
+    notebook_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    image_digest: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    grant: Mapped[Grant] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    files: Mapped[list[AirlockFile]] = relationship(order_by="AirlockFile.id")
+    decisions: Mapped[list[AirlockDecision]] = relationship(order_by="AirlockDecision.id",
+                                                            viewonly=True)
+    product: Mapped[ReleasedProduct | None] = relationship(viewonly=True)
+
+    @property
+    def active_files(self) -> list[AirlockFile]:
+        return [f for f in self.files if f.active]
+
+
+class AirlockFile(Base):
+    """One file of a request, copied by the host into ``quarantine/<request>/<file id>/<name>``."""
+
+    __tablename__ = "airlock_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("airlock_requests.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False once replaced/removed
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    context: Mapped[str] = mapped_column(Text, default="")
+    justification: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    scan_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    scanned_round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def relative_path(self) -> str:
+        return f"{self.request_id}/{self.id}/{self.name}"
+
+
+class AirlockDecision(Base):
+    """One reviewer's decision in one round.
+
+    The composite foreign key ties the copied requester columns to the request, and the check
+    constraint refuses a row whose reviewer is the requester or from the requester's org: a
+    backstop under :func:`hub.airlock.permissions.review_conflict`, which decides the rule.
+    """
+
+    __tablename__ = "airlock_decisions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["request_id", "requester_id", "requester_org_id"],
+            ["airlock_requests.id", "airlock_requests.requester_id",
+             "airlock_requests.requester_org_id"],
+            name="fk_airlock_decisions_request"),
+        UniqueConstraint("request_id", "round", "reviewer_id", name="uq_airlock_decisions_once"),
+        CheckConstraint("reviewer_id <> requester_id AND reviewer_org_id <> requester_org_id",
+                        name="ck_airlock_decisions_independent"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(Integer)
+    requester_id: Mapped[int] = mapped_column(Integer)
+    requester_org_id: Mapped[int] = mapped_column(Integer)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewer_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(8))  # approve | reject | return
+    comment: Mapped[str] = mapped_column(Text, default="")
+    private_note: Mapped[str] = mapped_column(Text, default="")  # reviewers only
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class ReleasedProduct(Base):
+    """A secondary product: the signed manifest of one released request (at most one each).
+
+    ``request_id`` is unique (a request is released at most once) and so is
+    ``previous_manifest_sha256`` (the manifest chain cannot fork). ``manifest`` is the exact text
+    of ``manifest.json``; ``signature`` the hex Ed25519 signature over its UTF-8 bytes.
+    """
+
+    __tablename__ = "airlock_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("airlock_requests.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="building")  # building|published|revoked
+    purpose: Mapped[str] = mapped_column(String(32))
+    manifest: Mapped[str] = mapped_column(Text)
+    manifest_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str] = mapped_column(String(128))
+    previous_manifest_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                                 unique=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    request: Mapped[AirlockRequest] = relationship(viewonly=True)
