@@ -523,9 +523,22 @@ def scan_table(
         columns = [(str(n), table[n]) for n in table.columns]
     _column_recognizers()  # load jieba once, before the threads race for it
     workers = max(1, min(os.cpu_count() or 1, len(columns)))
+    # Largest columns first (longest-processing-time order): a big column started last would
+    # leave the other workers idle while it finishes.
+    order = sorted(range(len(columns)), key=lambda i: -_nbytes(columns[i][1]))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda c: scan_column(c[1], name=c[0], entities=wanted), columns)
-        return {name: hits for (name, _), hits in zip(columns, results, strict=True)}
+        futures = {
+            i: pool.submit(scan_column, columns[i][1], name=columns[i][0], entities=wanted)
+            for i in order
+        }
+        return {name: futures[i].result() for i, (name, _) in enumerate(columns)}
+
+
+def _nbytes(values: Any) -> int:
+    try:
+        return int(values.nbytes)
+    except (AttributeError, TypeError, ValueError):
+        return 0
 
 
 def profile_table(table: pa.Table | Any) -> dict[str, list[str]]:

@@ -9,8 +9,10 @@ must end in a public suffix known to tldextract's bundled snapshot; the extracto
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import tldextract
+if TYPE_CHECKING:
+    import tldextract
 
 from egress_filter.recognizers._base import ChinesePatterns, Spec, lazy_recognizer
 
@@ -20,6 +22,8 @@ _DOMAIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 
 @lru_cache(maxsize=1)
 def _extractor() -> tldextract.TLDExtract:
+    import tldextract  # pulls in requests (~60 ms): only when an address is validated
+
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 

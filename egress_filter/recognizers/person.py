@@ -216,6 +216,11 @@ def _whole_name_re2() -> str:
     return f"^(?:(?:{compounds}){_HAN}?{last}|[{singles}]{_HAN}?{last})$"
 
 
+@lru_cache(maxsize=4)
+def _rejected_array(string_type: pa.DataType) -> pa.Array:
+    return pa.array(sorted(rejected_words()), type=string_type)
+
+
 class PersonNames:
     """Chinese personal names: surname list, jieba dictionary subset, column hooks.
 
@@ -250,7 +255,7 @@ class PersonNames:
         shaped = pc.fill_null(pc.match_substring_regex(values, _whole_name_re2()), False)
         hit = np.zeros(len(values), dtype=bool)
         if pc.any(shaped).as_py():
-            refused = pc.is_in(values, value_set=pa.array(sorted(rejected_words()), type=values.type))
+            refused = pc.is_in(values, value_set=_rejected_array(values.type))
             good = pc.and_(shaped, pc.invert(pc.fill_null(refused, False)))
             hit |= np.asarray(good.to_numpy(zero_copy_only=False), dtype=bool)
         labels = "|".join(w for w in NAME_CONTEXT if not w.isascii() and len(w) > 1)
