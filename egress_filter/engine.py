@@ -14,6 +14,7 @@ The engine is built lazily, once per process (:func:`get_analyzer`).
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 
@@ -39,6 +40,9 @@ def text_as_lemma(doc):
 def blank_pipeline(language: str) -> Language:
     """A blank spaCy pipeline for ``language`` (jieba segmentation for Chinese)."""
     if language == "zh":
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not for users
         nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
     else:
         nlp = spacy.blank(language)
