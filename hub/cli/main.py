@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("hub.cli.audit", "审计日志 / Audit log"),
     "demo": ("hub.cli.demo", "演示数据 / Seed demo data"),
     "scan": ("hub.cli.scan", "出域扫描 / Scan files that want to leave"),
+    "airlock": ("hub.cli.airlock", "出域申请 / Export requests (airlock)"),
+    "release": ("hub.cli.release", "发布的产品 / Released products: list, verify, revoke"),
 }
 
 
