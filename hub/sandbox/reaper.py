@@ -1,0 +1,284 @@
+"""Revocation and expiry, enforced inside the hub every ~2 s.
+
+Each tick (:meth:`Reaper.tick`):
+
+1. every running sandbox whose grant no longer yields usable versions for its user — revoked,
+   suspended, expired, member removed, user disabled — or whose usable versions changed, is
+   stopped: its route is removed from the proxy and the spawner stops it (``remove=True``: the
+   container and its mounts are gone; the sandbox network is removed);
+2. every workspace of a revoked or expired grant (all users) is destroyed irreversibly with
+   :func:`destroy_tree`, and a ``workspace.destroy`` entry (files, bytes, paths, time, method)
+   goes to the audit log. Suspension keeps the workspace (the grant may resume).
+
+Why a loop in the hub rather than a hook in ``enclave grant revoke``: the CLI runs in another
+process and may not even be on the hub's host; expiry has no event at all. The loop makes both
+take effect within a few seconds (acceptance: 10 s).
+
+Limits of "irreversible" (documented in docs/sandbox.md): file contents are overwritten in place
+(zeros, then fsync) before unlinking, which defeats reading the old blocks through the file
+system. On SSDs (wear levelling, over-provisioning), copy-on-write or log-structured file systems
+(btrfs, ZFS, overlayfs upper layers, some journals) and in snapshots or backups, old blocks can
+survive; for those, encrypt the workspaces volume per grant and destroy the key (crypto-erase).
+
+Public API::
+
+    DestructionReport(root, files, bytes, paths, skipped, started_at, finished_at)
+    destroy_tree(root) -> DestructionReport        # never follows symlinks
+    destroy_grant_workspaces(grant_id, actor="system", reason="") -> list[DestructionReport]
+    Reaper(app, interval=2.0)  .start()  .stop()  await .tick()
+    start_in_hub(interval=2.0) -> None              # from jupyterhub_config.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.audit import record
+from hub.config import paths
+from hub.db import session as db_session
+from hub.grants import refresh_state, usable_versions
+from hub.models import Grant, User
+
+log = logging.getLogger("enclave.reaper")
+CHUNK = 1024 * 1024
+TERMINAL_STATES = ("revoked", "expired")
+METHOD = "overwrite-zeros+fsync+unlink"
+
+
+@dataclass
+class DestructionReport:
+    """What :func:`destroy_tree` removed (paths relative to ``root``)."""
+
+    root: str
+    files: int = 0
+    bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+
+    def to_json(self, max_paths: int = 500) -> dict[str, Any]:
+        return {"root": self.root, "files": self.files, "bytes": self.bytes,
+                "paths": self.paths[:max_paths], "paths_truncated": len(self.paths) > max_paths,
+                "skipped": self.skipped, "method": METHOD, "started_at": self.started_at,
+                "finished_at": self.finished_at}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _overwrite(path: Path, size: int) -> None:
+    # O_NOFOLLOW: a symlink swapped in after lstat must never lead us outside the workspace
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return
+        zeros = bytes(min(CHUNK, max(size, 1)))
+        left = size
+        while left > 0:
+            left -= os.write(fd, zeros[: min(left, len(zeros))])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def destroy_tree(root: Path) -> DestructionReport:
+    """Overwrite every regular file under ``root`` with zeros, fsync, unlink; remove folders.
+
+    Symbolic links are removed, never followed; FIFOs and sockets are unlinked without opening.
+    """
+    report = DestructionReport(root=str(root), started_at=_now())
+    if not root.exists() or root.is_symlink():
+        if root.is_symlink():
+            root.unlink()
+        report.finished_at = _now()
+        return report
+    for folder, dirs, files in os.walk(root, topdown=False, followlinks=False):
+        base = Path(folder)
+        for name in files + [d for d in dirs if (base / d).is_symlink()]:
+            path = base / name
+            rel = str(path.relative_to(root))
+            try:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode):
+                    _overwrite(path, info.st_size)
+                    report.bytes += info.st_size
+                path.unlink()
+                report.files += 1
+                report.paths.append(rel)
+            except OSError as exc:
+                report.skipped.append(f"{rel}: {exc.strerror}")
+        for name in dirs:
+            path = base / name
+            if not path.is_symlink():
+                try:
+                    path.rmdir()
+                except OSError as exc:
+                    report.skipped.append(f"{path.relative_to(root)}/: {exc.strerror}")
+    root.rmdir()
+    report.finished_at = _now()
+    return report
+
+
+def grant_workspaces(grant_id: int) -> list[Path]:
+    """``<workspaces>/*/<grant_id>`` for every user."""
+    root = paths().workspaces
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob(f"*/{int(grant_id)}") if p.is_dir() or p.is_symlink())
+
+
+def destroy_grant_workspaces(grant_id: int, actor: str = "system",
+                             reason: str = "") -> list[DestructionReport]:
+    """Destroy every workspace of ``grant_id`` and audit each destruction."""
+    reports = []
+    for workspace in grant_workspaces(grant_id):
+        username = workspace.parent.name
+        try:
+            report = destroy_tree(workspace)
+            outcome = "ok" if not report.skipped else "error"
+        except OSError as exc:
+            report = DestructionReport(root=str(workspace), skipped=[str(exc)])
+            outcome = "error"
+        with db_session() as db:
+            record(db, actor, "workspace.destroy", "grant", grant_id, outcome,
+                   {"user": username, "reason": reason, **report.to_json()})
+        reports.append(report)
+    return reports
+
+
+# -- the loop -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Running:
+    username: str
+    server: str
+    grant_id: int | None
+    datasets: tuple[str, ...]
+
+
+def _verdicts(running: list[_Running]) -> tuple[list[tuple[_Running, str]], dict[int, str]]:
+    """Which sandboxes must stop (and why) and which grants are over (id -> state)."""
+    stop: list[tuple[_Running, str]] = []
+    with db_session() as db:
+        for item in running:
+            if item.grant_id is None:
+                stop.append((item, "no grant recorded"))
+                continue
+            usable = usable_versions(db, item.username, item.grant_id) if _user_exists(
+                db, item.username) else []
+            if not usable:
+                grant = db.get(Grant, item.grant_id)
+                stop.append((item, f"grant {getattr(grant, 'state', 'missing')} or not usable"))
+            elif tuple(u.ref for u in usable) != item.datasets:
+                stop.append((item, "granted dataset versions changed"))
+        # grants past their end that nobody has looked at yet become expired (and audited)
+        for grant in db.scalars(select(Grant).where(Grant.state.in_(("active", "suspended")))):
+            refresh_state(db, grant)
+        over = {g.id: g.state for g in db.scalars(select(Grant).where(
+            Grant.state.in_(TERMINAL_STATES)))}
+    return stop, over
+
+
+def _user_exists(db: Any, username: str) -> bool:
+    return db.scalars(select(User.id).where(User.username == username)).first() is not None
+
+
+class Reaper:
+    """Stops sandboxes whose grant is no longer usable; destroys workspaces of ended grants."""
+
+    def __init__(self, app: Any, interval: float = 2.0) -> None:
+        self.app, self.interval = app, interval
+        self._task: asyncio.Task[None] | None = None
+        self._destroyed: set[int] = set()
+
+    def running(self) -> list[_Running]:
+        found = []
+        for user in list(self.app.users.values()):
+            for name, spawner in list(user.spawners.items()):
+                if spawner.active and spawner.pending != "stop":
+                    grant = getattr(spawner, "grant_id", None)
+                    refs = tuple(getattr(spawner, "dataset_refs", ()) or ())
+                    found.append(_Running(user.name, name, grant, refs))
+        return found
+
+    async def tick(self) -> None:
+        """One pass: stop what must stop, then destroy ended grants' workspaces."""
+        running = [r for r in self.running() if r.grant_id is not None or r.server]
+        stop, over = await asyncio.to_thread(_verdicts, running)
+        for item, why in stop:
+            await self._stop(item, why)
+        busy = {r.grant_id for r in self.running()}
+        for grant_id, state in over.items():
+            if grant_id in busy or not grant_workspaces(grant_id):
+                continue
+            await asyncio.to_thread(destroy_grant_workspaces, grant_id, "system",
+                                    f"grant {state}")
+
+    async def _stop(self, item: _Running, why: str) -> None:
+        user = self.app.users[item.username]
+        spawner = user.spawners.get(item.server)
+        if spawner is None or spawner.pending:
+            return
+        log.warning("reaper: stopping %s/%s: %s", item.username, item.server, why)
+        spawner.stop_reason = f"reaper: {why}"
+        try:
+            await self.app.proxy.delete_user(user, item.server)
+        except Exception:  # the route may already be gone; stopping matters more
+            log.exception("reaper: could not remove proxy route of %s/%s", item.username,
+                          item.server)
+        await user.stop(item.server)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reaper tick failed")
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+
+async def _wait_and_start(interval: float) -> None:
+    from jupyterhub.app import JupyterHub
+
+    while True:  # the app object exists once config is loaded; users once init is done
+        await asyncio.sleep(0.5)
+        if JupyterHub.initialized():
+            app = JupyterHub.instance()
+            if getattr(app, "users", None) is not None and getattr(app, "proxy", None):
+                break
+    reaper = Reaper(app, interval)
+    app._enclave_reaper = reaper
+    reaper.start()
+    log.info("reaper started (every %.1f s)", interval)
+
+
+def start_in_hub(interval: float = 2.0) -> None:
+    """Schedule the reaper from ``jupyterhub_config.py`` (JupyterHub loads config in its loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # e.g. `jupyterhub --help-all`: no hub is starting
+        return
+    loop.create_task(_wait_and_start(interval))
