@@ -8,13 +8,8 @@ import os
 
 import pytest
 import sqlalchemy.exc
+import test_airlock_support as support
 from sqlalchemy import select
-from test_airlock_support import (  # noqa: F401  (world is a fixture)
-    CLEAN_CSV,
-    RESIDENT_ID_CSV,
-    REVIEW_CSV,
-    world,
-)
 
 from hub import grants
 from hub.airlock import permissions, quarantine, service
@@ -27,6 +22,9 @@ from hub.errors import (
     ValidationError,
 )
 from hub.models import AirlockDecision, AirlockRequest, AuditEntry, ReleasedProduct
+
+world = support.world  # the shared fixture
+CLEAN_CSV, REVIEW_CSV, RESIDENT_ID_CSV = support.CLEAN_CSV, support.REVIEW_CSV, support.RESIDENT_ID_CSV
 
 
 def audit_actions(world, request_id) -> list[tuple[str, str, str]]:

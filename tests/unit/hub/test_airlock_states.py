@@ -7,10 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_airlock_support import world  # noqa: F401  (fixture)
+import test_airlock_support as support
 
 from hub.airlock import permissions, service, states
 from hub.errors import InvalidTransition, PermissionDenied
+
+world = support.world  # the shared fixture
 
 # one actor holding each relation to a request made by ana (dev1); the rest hold none
 HOLDER = {"requester": "ana", "reviewer": "rev1", "admin": "boss", "system": None}
