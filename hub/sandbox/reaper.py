@@ -200,6 +200,7 @@ class Reaper:
 
     def __init__(self, app: Any, interval: float = 2.0) -> None:
         self.app, self.interval = app, interval
+        self.log = getattr(app, "log", log)  # JupyterHub's logger: shows in the hub's log
         self._task: asyncio.Task[None] | None = None
         self._destroyed: set[int] = set()
 
@@ -231,12 +232,12 @@ class Reaper:
         spawner = user.spawners.get(item.server)
         if spawner is None or spawner.pending:
             return
-        log.warning("reaper: stopping %s/%s: %s", item.username, item.server, why)
+        self.log.warning("reaper: stopping %s/%s: %s", item.username, item.server, why)
         spawner.stop_reason = f"reaper: {why}"
         try:
             await self.app.proxy.delete_user(user, item.server)
         except Exception:  # the route may already be gone; stopping matters more
-            log.exception("reaper: could not remove proxy route of %s/%s", item.username,
+            self.log.exception("reaper: could not remove proxy route of %s/%s", item.username,
                           item.server)
         await user.stop(item.server)
 
@@ -247,7 +248,7 @@ class Reaper:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("reaper tick failed")
+                self.log.exception("reaper tick failed")
             await asyncio.sleep(self.interval)
 
     def start(self) -> None:
@@ -272,7 +273,7 @@ async def _wait_and_start(interval: float) -> None:
     reaper = Reaper(app, interval)
     app._enclave_reaper = reaper
     reaper.start()
-    log.info("reaper started (every %.1f s)", interval)
+    reaper.log.info("Enclave reaper started (every %.1f s)", interval)
 
 
 def start_in_hub(interval: float = 2.0) -> None:

@@ -284,12 +284,12 @@ class GrantedDockerSpawner(DockerSpawner):
             "dns_opt": ["timeout:1", "attempts:1"],
             "sysctls": {"net.ipv6.conf.all.disable_ipv6": "1"},
             "ipc_mode": "private",
-            "init": True,
         }
 
     def _labels(self) -> dict[str, str]:
         return {"enclave.user": self.user.name, "enclave.grant": str(self.grant_id),
-                "enclave.datasets": ",".join(self.dataset_refs), **self.extra_labels}
+                "enclave.datasets": ",".join(self.dataset_refs),
+                "enclave.home": str(paths().home), **self.extra_labels}
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
@@ -324,7 +324,8 @@ class GrantedDockerSpawner(DockerSpawner):
         key = f"{self.user.name}/{self.name}"
         self.sandbox_network = await asyncio.to_thread(
             network.create_network, self.client, key, self.subnet_pool, self.subnet_prefixlen,
-            {"enclave.user": self.user.name, "enclave.grant": str(self.grant_id)})
+            {"enclave.user": self.user.name, "enclave.grant": str(self.grant_id),
+             "enclave.home": str(paths().home)})
         gateway = self.sandbox_network.gateway
         self.network_name = self.sandbox_network.name
         self.use_internal_ip = True
