@@ -48,21 +48,6 @@ def ensure_chp() -> str:
     return found
 
 
-def docker_available() -> bool:
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
-
-
-def notebook_image() -> str | None:
-    """The recorded notebook image tag if that image exists locally."""
-    tag_file = REPO / "images" / ".built" / "notebook.tag"
-    tag = os.environ.get("ENCLAVE_NOTEBOOK_IMAGE") or (
-        tag_file.read_text().strip() if tag_file.is_file() else "")
-    if not tag:
-        return None
-    ok = subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
-    return tag if ok else None
-
-
 @dataclass
 class KernelResult:
     stdout: str
@@ -220,11 +205,12 @@ def _cleanup_docker(home: Path) -> None:
         subprocess.run(["docker", "network", "rm", *nets], capture_output=True)
 
 
-def start_hub(tmp: Path) -> Iterator[RunningHub]:
+def start_hub(tmp: Path, image: str) -> Iterator[RunningHub]:
     """Generator for a module fixture: a seeded ENCLAVE_HOME and a running hub + CHP."""
     ensure_chp()
     home = tmp / "home"
     env = {**os.environ, "ENCLAVE_HOME": str(home), "ENCLAVE_LANG": "en",
+           "ENCLAVE_NOTEBOOK_IMAGE": image,
            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
     seeded = subprocess.run([str(VENV_BIN / "enclave"), "demo"], env=env, capture_output=True,
                             text=True, timeout=300)
