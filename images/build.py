@@ -20,6 +20,7 @@ Only the standard library is used, so any Python 3.11+ on the host can run this.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -399,12 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     names = args.images or list(IMAGES)
     force = set(names) if args.force else set()
     done: dict[str, str] = {}
-    try:
-        for name in names:
-            ensure_image(name, force, done)
-    except BuildError as err:
-        print(f"images/build.sh: 构建失败 / build failed: {err}", file=sys.stderr)
-        return 1
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # Parallel callers (e.g. pytest-xdist workers) wait here instead of building twice.
+    with (CACHE_DIR / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for name in names:
+                ensure_image(name, force, done)
+        except BuildError as err:
+            print(f"images/build.sh: 构建失败 / build failed: {err}", file=sys.stderr)
+            return 1
     return 0
 
 
