@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from sandbox_fixtures import RunningHub, free_port, start_hub
 
 pytestmark = pytest.mark.docker
