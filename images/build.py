@@ -366,6 +366,20 @@ def ensure_image(name: str, force: set[str], done: dict[str, str]) -> str:
     return tag
 
 
+def prune_stale(name: str, current: str) -> None:
+    """Remove this image's older content tags; images a container still uses are kept."""
+    repo = IMAGES[name].repo
+    listed = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for tag in listed:
+        if tag not in (current, f"{repo}:latest"):
+            removed = subprocess.run(["docker", "rmi", tag], capture_output=True, check=False)
+            print(f"image {name}: {'removed' if removed.returncode == 0 else 'kept (in use)'} "
+                  f"stale {tag}", flush=True)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command line of images/build.sh."""
     parser = argparse.ArgumentParser(
@@ -377,6 +391,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"images to build (default: all): {', '.join(IMAGES)}")
     parser.add_argument("--force", action="store_true",
                         help="rebuild the named images (all when none is named) even if present")
+    parser.add_argument("--prune", action="store_true",
+                        help="remove older content tags of the images built or reused")
     parser.add_argument("--print-tag", metavar="IMAGE", choices=list(IMAGES),
                         help="print the content tag of IMAGE and exit (status 1 if not built)")
     args = parser.parse_args(argv)
@@ -407,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in names:
                 ensure_image(name, force, done)
+            if args.prune:
+                for name, tag in done.items():
+                    prune_stale(name, tag)
         except BuildError as err:
             print(f"images/build.sh: 构建失败 / build failed: {err}", file=sys.stderr)
             return 1

@@ -7,6 +7,7 @@ Fixtures:
 - ``docker_engine``: asserts ``docker info`` works; use it in any test that talks to Docker.
 - ``notebook_image``: runs ``images/build.sh notebook`` once per session (reusing cached images;
   concurrent xdist workers wait on the build lock) and yields the content tag.
+- ``sandbox_flags``: the hardening flags (``hardened_flags``) with a fresh writable work dir.
 - ``hardened_run``: runs a command in a container with the sandbox's hardening flags.
 """
 
@@ -84,14 +85,20 @@ def work_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def sandbox_flags(work_dir: Path) -> list[str]:
+    """``docker run`` hardening flags with ``work_dir`` mounted at /home/analyst/work."""
+    return hardened_flags(work_dir)
+
+
+@pytest.fixture
 def hardened_run(
-    notebook_image: str, work_dir: Path
+    notebook_image: str, sandbox_flags: list[str]
 ) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Return ``run(*cmd, image=notebook_image)`` executing ``cmd`` under the hardening flags."""
 
     def run(*cmd: str, image: str = notebook_image) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["docker", "run", "--rm", *hardened_flags(work_dir), image, *cmd],
+            ["docker", "run", "--rm", *sandbox_flags, image, *cmd],
             capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
 

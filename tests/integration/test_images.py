@@ -1,6 +1,6 @@
 """The notebook image: it builds without a registry, and works under the sandbox's hardening.
 
-Docker tests run the image with exactly the flags in ``conftest.hardened_flags``: read-only root
+Docker tests run the image with exactly the flags of the ``sandbox_flags`` fixture (conftest.py): read-only root
 file system, tmpfs /tmp, a writable /home/analyst/work, no capabilities, no-new-privileges,
 uid 1000, no network. The build-helper tests at the end need no Docker.
 """
@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "images"
-SANDBOX_UID = 1000  # the image's `analyst` user; conftest.hardened_flags runs as this uid
+SANDBOX_UID = 1000  # the image's `analyst` user; the sandbox_flags fixture runs as this uid
 
 
 def _pin(name: str) -> str:
@@ -115,6 +115,65 @@ def test_no_network_inside(hardened_run):
         "except OSError as e:\n print('unreachable')"
     )
     assert _ok(hardened_run("python", "-c", code)) == "unreachable"
+
+
+# A stand-in for the hub's API (the single-user server asks it for the hub version at start),
+# started inside the same no-network container, then the real server under test.
+_SINGLEUSER_PROBE = """
+import json, subprocess, threading, time, urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Hub(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.end_headers()
+        self.wfile.write(json.dumps({'version': '%s'}).encode())
+    def log_message(self, *args):
+        pass
+
+threading.Thread(target=HTTPServer(('127.0.0.1', 8081), Hub).serve_forever, daemon=True).start()
+server = subprocess.Popen(['jupyterhub-singleuser', '--ip', '127.0.0.1', '--port', '8888'],
+                          stdout=open('/tmp/server.log', 'w'), stderr=subprocess.STDOUT)
+started = time.monotonic()
+while time.monotonic() - started < 60 and server.poll() is None:
+    try:
+        body = urllib.request.urlopen('http://127.0.0.1:8888/user/a/api').read()
+        print(json.dumps({'api': json.loads(body), 'seconds': time.monotonic() - started}))
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    print(open('/tmp/server.log').read())
+server.terminate()
+server.wait()
+"""
+
+_HUB_ENV = {
+    "JUPYTERHUB_API_TOKEN": "not-a-real-token",
+    "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api",
+    "JUPYTERHUB_BASE_URL": "/",
+    "JUPYTERHUB_SERVICE_PREFIX": "/user/a/",
+    "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:8888/user/a/",
+    "JUPYTERHUB_USER": "a",
+    "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-a",
+    "JUPYTERHUB_OAUTH_CALLBACK_URL": "/user/a/oauth_callback",
+}
+
+
+@pytest.mark.docker
+def test_singleuser_server_starts_under_hardening(notebook_image, sandbox_flags: list[str]):
+    env_flags = [flag for key, value in _HUB_ENV.items() for flag in ("-e", f"{key}={value}")]
+    result = subprocess.run(
+        ["docker", "run", "--rm", *sandbox_flags, *env_flags, notebook_image,
+         "python", "-c", _SINGLEUSER_PROBE % _pin("jupyterhub")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    out = _ok(result)
+    assert out.startswith("{"), f"single-user server did not answer:\n{out}"
+    report = json.loads(out)
+    assert "version" in report["api"]  # jupyter_server's own API answered behind the prefix
+    assert report["seconds"] < 20
 
 
 # ------------------------------------------------------------------------------ Jupyter config
