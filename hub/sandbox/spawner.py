@@ -349,20 +349,22 @@ class GrantedDockerSpawner(DockerSpawner):
         return url
 
     async def stop(self, now: bool = False) -> None:
-        had_grant = self.grant_id is not None
+        # DockerSpawner.stop clears the state: keep what the audit entry needs
+        grant_id, refs, reason = self.grant_id, self.dataset_refs, self.stop_reason
+        sandbox_net = self.sandbox_network
         try:
             await super().stop(now=now)
         finally:
-            name = (self.sandbox_network.name if self.sandbox_network
-                    else getattr(self, "_state_network", None))
+            name = sandbox_net.name if sandbox_net else getattr(self, "_state_network", None)
             if name is None and self.name:
                 name = network.network_names(f"{self.user.name}/{self.name}")[0]
             if name:
                 await asyncio.to_thread(network.remove_network, self.client, name)
-        if had_grant:
+        if grant_id is not None:
             await asyncio.to_thread(self._audit, "sandbox.stop", "ok", {
-                "grant": self.grant_id, "datasets": self.dataset_refs,
-                "reason": self.stop_reason}, "system" if self.stop_reason != "user" else None)
+                "grant": grant_id, "datasets": refs, "reason": reason},
+                "system" if reason != "user" else None)
+        self.stop_reason = "user"
 
 
 def _clip(options: Any) -> Any:
