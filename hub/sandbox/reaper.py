@@ -120,7 +120,7 @@ def destroy_tree(root: Path) -> DestructionReport:
                 report.skipped.append(f"{rel}: {exc.strerror}")
         for name in dirs:
             path = base / name
-            if not path.is_symlink():
+            if os.path.lexists(path) and not path.is_symlink():  # links went with the files
                 try:
                     path.rmdir()
                 except OSError as exc:
