@@ -206,14 +206,26 @@ def _must(runner: Runner, argv: list[str], ran: list[list[str]]) -> None:
 
 
 def _fill(tool: str, chain: str, rules: list[list[str]], runner: Runner,
-          ran: list[list[str]]) -> None:
-    """Make ``chain`` hold exactly ``rules`` (flush and refill only if it differs)."""
+          ran: list[list[str]], guard: str | None = None) -> None:
+    """Make ``chain`` hold exactly ``rules`` (flush and refill only if it differs).
+
+    ``guard``: a built-in chain that jumps here; while refilling, a temporary DROP for sandbox
+    bridges sits on top of it, so the refill never leaves a moment where everything passes.
+    """
     listing = runner([tool, "-w", "-S", chain]).stdout.splitlines()
     current = [line.split()[2:] for line in listing if line.startswith("-A ")]
-    if current != rules:
+    if current == rules:
+        return
+    block = ["-i", IFACE, "-j", "DROP"]
+    if guard:
+        _must(runner, [tool, "-w", "-I", guard, "1", *block], ran)
+    try:
         _must(runner, [tool, "-w", "-F", chain], ran)
         for rule in rules:
             _must(runner, [tool, "-w", "-A", chain, *rule], ran)
+    finally:
+        if guard:
+            _must(runner, [tool, "-w", "-D", guard, *block], ran)
 
 
 def _hub_port_rules(ports: Iterable[int]) -> list[list[str]]:
@@ -242,7 +254,8 @@ def install_rules(hub_port: int, runner: Runner = run) -> list[list[str]]:
     ran: list[list[str]] = []
     for chain in (CHAIN_IN, CHAIN_FWD, CHAIN_HUBPORT):
         _ensure_chain("iptables", chain, runner, ran)
-    _fill("iptables", CHAIN_IN, _hub_port_rules(_allowed_ports(runner) | {hub_port}), runner, ran)
+    _fill("iptables", CHAIN_IN, _hub_port_rules(_allowed_ports(runner) | {hub_port}), runner, ran,
+          guard="INPUT")
     _fill("iptables", CHAIN_FWD, [["-i", IFACE, "-j", "DROP"], ["-o", IFACE, "-j", "DROP"]],
           runner, ran)
     _fill("iptables", CHAIN_HUBPORT, [["-i", "lo", "-j", "RETURN"], ["-i", IFACE, "-j", "RETURN"],
@@ -264,7 +277,7 @@ def remove_hub_port(hub_port: int, runner: Runner = run) -> None:
     """Withdraw ``hub_port`` (e.g. after a test hub stops); the DROP rules stay."""
     ran: list[list[str]] = []
     ports = _allowed_ports(runner) - {hub_port}
-    _fill("iptables", CHAIN_IN, _hub_port_rules(ports), runner, ran)
+    _fill("iptables", CHAIN_IN, _hub_port_rules(ports), runner, ran, guard="INPUT")
     rule = ["-p", "tcp", "-m", "tcp", "--dport", str(hub_port), "-j", CHAIN_HUBPORT]
     while runner(["iptables", "-w", "-C", "INPUT", *rule]).returncode == 0:
         _must(runner, ["iptables", "-w", "-D", "INPUT", *rule], ran)

@@ -8,7 +8,8 @@ Each tick (:meth:`Reaper.tick`):
    container and its mounts are gone; the sandbox network is removed);
 2. every workspace of a revoked or expired grant (all users) is destroyed irreversibly with
    :func:`destroy_tree`, and a ``workspace.destroy`` entry (files, bytes, paths, time, method)
-   goes to the audit log. Suspension keeps the workspace (the grant may resume).
+   goes to the audit log. Suspension keeps the workspace (the grant may resume);
+3. every 15th tick the host firewall is re-asserted (:func:`hub.sandbox.network.install_rules`).
 
 Why a loop in the hub rather than a hook in ``enclave grant revoke``: the CLI runs in another
 process and may not even be on the hub's host; expiry has no event at all. The loop makes both
@@ -47,6 +48,7 @@ from hub.config import paths
 from hub.db import session as db_session
 from hub.grants import refresh_state, usable_versions
 from hub.models import Grant, User
+from hub.sandbox import network
 
 log = logging.getLogger("enclave.reaper")
 CHUNK = 1024 * 1024
@@ -202,7 +204,7 @@ class Reaper:
         self.app, self.interval = app, interval
         self.log = getattr(app, "log", log)  # JupyterHub's logger: shows in the hub's log
         self._task: asyncio.Task[None] | None = None
-        self._destroyed: set[int] = set()
+        self._ticks = 0
 
     def running(self) -> list[_Running]:
         found = []
@@ -214,8 +216,16 @@ class Reaper:
                     found.append(_Running(user.name, name, grant, refs))
         return found
 
+    firewall_every = 15  # ticks between re-checks of the host firewall (cheap when intact)
+
     async def tick(self) -> None:
         """One pass: stop what must stop, then destroy ended grants' workspaces."""
+        self._ticks += 1
+        if self._ticks % self.firewall_every == 1:
+            # someone flushing iptables must not leave sandboxes open until the next restart
+            changed = await asyncio.to_thread(network.install_rules, self.app.hub_port)
+            if changed and self._ticks > 1:
+                self.log.warning("reaper: sandbox firewall was altered; restored %s", changed)
         running = [r for r in self.running() if r.grant_id is not None or r.server]
         stop, over = await asyncio.to_thread(_verdicts, running)
         for item, why in stop:
