@@ -57,6 +57,15 @@ if s.test_token:
     roles.append({"name": "enclave-test", "services": ["enclave-test"],
                   "scopes": ["admin:users", "tokens", "list:users", "read:servers",
                              "delete:servers"]})
+# -- airlock web app (owned by hub/airlock/web; keep this block self-contained) ---------------
+from hub.airlock.web import scopes as airlock_scopes  # noqa: E402
+from hub.config import paths as enclave_paths  # noqa: E402
+from hub.sandbox.auth import ROLE_SCOPES  # noqa: E402
+
+c.JupyterHub.custom_scopes = {**CUSTOM_SCOPES, **airlock_scopes.AIRLOCK_SCOPES}
+airlock_scopes.extend_role_scopes(ROLE_SCOPES)  # access + custom scope per Enclave role
+services.append(airlock_scopes.service_spec(str(enclave_paths().home)))
+# -- end airlock ------------------------------------------------------------------------------
 c.JupyterHub.services = services
 c.JupyterHub.load_roles = roles
 
