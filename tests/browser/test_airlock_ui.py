@@ -181,6 +181,8 @@ def test_resident_id_is_blocked_and_never_approvable(hub: RunningHub, browser: A
     assert state_of(reviewer) == "blocked"
     assert reviewer.locator("#decide-form").count() == 0
     assert reviewer.locator("table.data td.flagged").count() >= 1  # the whole ID column
+    assert "1110" not in reviewer.locator("table.findings").inner_text()  # masked examples
+    screenshot(reviewer, "04_request_blocked.png")
     refused = post_form(reviewer, hub, f"requests/{request_id}/decide",
                         {"decision": "approve", "comment": "try"})
     assert refused.status == 409, refused.text()  # blocked: no review step in the table
@@ -239,3 +241,42 @@ def test_security_headers(hub: RunningHub, browser: Any) -> None:
     assert "Requests waiting for my review" in page.content()
     page.context.close()
 
+
+
+def test_hub_home_links_to_the_airlock(hub: RunningHub, browser: Any) -> None:
+    page = login(browser, hub, "reviewer1")
+    page.goto(f"{hub.client.url}/hub/home")
+    assert page.locator('a[href$="/services/airlock/"]').count() >= 1
+    page.context.close()
+
+
+def test_png_served_as_image_html_shown_as_source(hub: RunningHub, browser: Any
+                                                           ) -> None:
+    import io
+
+    from PIL import Image
+
+    outbox = hub.home / "workspaces" / "analyst1" / "1" / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 20), (30, 90, 160)).save(picture, format="PNG")
+    (outbox / "chart.png").write_bytes(picture.getvalue())
+    analyst = login(browser, hub, "analyst1")
+    request_id = submit_in_ui(analyst, hub, 1, "chart.png")
+    image = analyst.locator("img.preview-image")
+    assert image.count() == 1
+    served = analyst.request.get(hub.client.url + image.get_attribute("src"))
+    assert served.status == 200 and served.headers["content-type"] == "image/png"
+    assert served.body() == picture.getvalue()
+    assert analyst.evaluate("document.querySelector('img.preview-image').naturalWidth") == 40
+    assert state_of(analyst) == "pending_review"  # images always need a person at level 3
+    analyst.goto(app_url(hub))
+    assert analyst.locator(f'#queue-mine tr[data-request="{request_id}"]').count() == 1
+
+    markup = '<h1>t</h1><script>document.title="pwned"</script><img src=x onerror="alert(1)">'
+    (outbox / "page.html").write_text(markup, encoding="utf-8")
+    submit_in_ui(analyst, hub, 1, "page.html")
+    assert analyst.locator("pre.source").inner_text().count("<script>") == 1
+    assert analyst.locator("main script, main img[src=x], main h1:text-is('t')").count() == 0
+    assert analyst.title() != "pwned"
+    analyst.context.close()
