@@ -124,7 +124,7 @@ def table_flags(findings: Iterable[dict[str, Any]], headers: list[str], sheet: s
     for finding in findings:
         where = finding.get("location") or {}
         column = index.get(where.get("column"))
-        if column is None or where.get("sheet", sheet) != sheet:
+        if column is None or where.get("sheet", "") != sheet:  # CSV findings have no sheet
             continue
         rows = where.get("rows")
         if rows is None:
