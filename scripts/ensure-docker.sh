@@ -47,8 +47,8 @@ fi
 mkdir -p "$log_dir"
 log_file="$log_dir/dockerd.log"
 if pgrep -x dockerd >/dev/null 2>&1; then
-    # Started by someone else and still coming up: only wait for it.
-    say "dockerd is starting already; waiting for it"
+    # Started by someone else (maybe still coming up): wait for it rather than start a second one.
+    say "a dockerd process exists but \`docker info\` fails yet; waiting for it (DOCKER_HOST=${DOCKER_HOST:-default})"
 else
     say "starting dockerd in the background (log: $log_file)"
     as_root nohup dockerd >"$log_file" 2>&1 &

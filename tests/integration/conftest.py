@@ -4,7 +4,8 @@ Nothing here skips: the test command installs and starts Docker (scripts/ensure-
 called by images/build.sh), so an engine that does not answer is a failure with a clear message.
 
 Fixtures:
-- ``docker_engine``: asserts ``docker info`` works; use it in any test that talks to Docker.
+- ``docker_engine``: runs scripts/ensure-docker.sh (installs/starts the engine if needed), then
+  asserts ``docker info`` works; use it in any test that talks to Docker.
 - ``notebook_image``: runs ``images/build.sh notebook`` once per session (reusing cached images;
   concurrent xdist workers wait on the build lock) and yields the content tag.
 - ``sandbox_flags``: the hardening flags (``hardened_flags``) with a fresh writable work dir.
@@ -24,6 +25,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SH = REPO / "images" / "build.sh"
+ENSURE_DOCKER = REPO / "scripts" / "ensure-docker.sh"
 SANDBOX_UID = 1000
 BUILD_TIMEOUT_S = 1800
 
@@ -43,14 +45,22 @@ def hardened_flags(work_dir: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
-    """Fail (never skip) when the Docker engine does not answer."""
+    """Start the Docker engine if needed (scripts/ensure-docker.sh); fail, never skip, if it can't."""
+    ensured = subprocess.run(
+        [str(ENSURE_DOCKER)], capture_output=True, text=True, check=False, timeout=600
+    )
+    if ensured.returncode != 0:
+        pytest.fail(
+            "scripts/ensure-docker.sh could not provide a Docker engine / 无法启动 Docker 引擎:\n"
+            f"{ensured.stdout}{ensured.stderr}"
+        )
     if shutil.which("docker") is None:
-        pytest.fail("docker CLI not found: run scripts/ensure-docker.sh (未找到 docker 命令)")
+        pytest.fail("docker CLI not found after scripts/ensure-docker.sh (未找到 docker 命令)")
     info = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
     if info.returncode != 0:
         pytest.fail(
-            "the Docker engine does not answer (`docker info` failed); start it with "
-            f"scripts/ensure-docker.sh / Docker 引擎未运行:\n{info.stderr.strip()}"
+            "the Docker engine does not answer (`docker info` failed) / Docker 引擎未运行:\n"
+            f"{info.stderr.strip()}"
         )
 
 
