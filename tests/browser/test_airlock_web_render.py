@@ -91,3 +91,17 @@ def test_language_choice(query: str | None, cookie: str | None, expected: str) -
 def test_message_formats_values() -> None:
     assert message("req_title", "en", id=7) == "Export request #7"
     assert message("req_title", "zh", id=7) == "出域申请 #7"
+
+
+def test_blocking_values_are_masked_review_values_are_not(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("id,trips\n110101199003077571,0\n", encoding="utf-8")
+    report = {"findings": [{"verdict": "block", "location": {"column": "id"}},
+                           {"verdict": "review", "location": {"column": "trips", "rows": [0]}}]}
+    (preview,) = render.build_preview(table, "t.csv", report).tables
+    assert preview.rows == [["1****************1", "0"]] and preview.flags == [{0, 1}]
+    text = tmp_path / "t.txt"
+    text.write_text("id 110101199003077571 here", encoding="utf-8")
+    report = {"findings": [{"verdict": "block", "location": {"line": 1, "start": 3, "end": 21}}]}
+    (line,) = render.build_preview(text, "t.txt", report).lines
+    assert line.segments == [("id ", False), ("1****************1", True), (" here", False)]

@@ -109,6 +109,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preview_image_alt": ("图片 {name}", "image {name}"),
     "flagged_legend": ("高亮的单元格或文字为扫描发现的位置。",
                        "Highlighted cells or text mark where the scan found something."),
+    "masked_legend": ("拦截级别的发现在预览中已脱敏（此类文件不可能被批准）。",
+                      "Values behind blocking findings are masked (such a file can never be "
+                      "approved)."),
     "decisions": ("审核决定", "Decisions"),
     "decisions_none": ("暂无可见的审核决定（审核期间互不可见）。",
                        "No visible decisions yet (reviewers are blinded until all decide)."),

@@ -1,7 +1,9 @@
 """File previews for reviewers: tables with flagged cells, text with flagged spans, images.
 
 Files are read with the egress filter's own readers (:mod:`egress_filter.readers`), so a reviewer
-sees exactly what the scanner saw. Nothing is ever rendered as HTML: HTML, notebooks and JSON are
+sees exactly what the scanner saw, except that values flagged by a ``block`` finding are masked
+(:func:`egress_filter.model.mask`): such a file can never be approved, so nobody needs to read the
+identifier itself. Review-level findings stay readable: judging them is the reviewer's job. Nothing is ever rendered as HTML: HTML, notebooks and JSON are
 shown as escaped source lines (the template escapes every piece). Flags come from the scan
 report's finding locations (``{"column", "rows"}`` for tables, ``{"line", "start", "end"}`` for
 text; see :class:`egress_filter.model.Finding`).
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from egress_filter.model import mask
 from egress_filter.readers import ReaderError, read_document, sniff
 from egress_filter.readers.encoding import decode_text
 
@@ -80,7 +83,7 @@ def build_preview(path: Path, name: str, report: dict[str, Any] | None,
         return Preview(None, problem=(f"无法读取文件（{exc.strerror}）",
                                       f"cannot read the file ({exc.strerror})"))
     found = sniff(Path(name), data)
-    findings = (report or {}).get("findings", [])
+    findings = list((report or {}).get("findings", []))
     if found.kind is None:
         return Preview(None, problem=(found.detail_zh or found.detail, found.detail))
     if found.kind in IMAGE_TYPES:
@@ -106,6 +109,11 @@ def _table_preview(path: Path, data: bytes, kind: str, findings: Iterable[dict[s
         cells, whole = table_flags(findings, headers, block.name)
         flags = [{c for c in range(len(headers)) if c in whole or (r, c) in cells}
                  for r in range(len(rows))]
+        hidden, hidden_columns = table_flags(_blocking(findings), headers, block.name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value and (c in hidden_columns or (r, c) in hidden):
+                    row[c] = mask(value)
         tables.append(TablePreview(block.name, headers, rows, flags, whole, block.num_rows))
     return Preview(kind, tables=tables)
 
@@ -142,10 +150,24 @@ def _text_preview(data: bytes, kind: str, findings: Iterable[dict[str, Any]],
         return Preview(kind, problem=("无法解码文本", "the text cannot be decoded"))
     source = text.split("\n")
     spans = text_spans(findings) if kind in SOURCE_LOCATED else {}
-    lines = [TextLine(n, split_segments(line, spans.get(n, [])))
+    hidden = text_spans(_blocking(findings)) if kind in SOURCE_LOCATED else {}
+    lines = [TextLine(n, split_segments(_masked(line, hidden.get(n, [])), spans.get(n, [])))
              for n, line in enumerate(source[:max_lines], start=1)]
     return Preview(kind, lines=lines, total_lines=len(source),
                    source_only=kind not in SOURCE_LOCATED)
+
+
+def _blocking(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in findings if f.get("verdict") == "block"]
+
+
+def _masked(line: str, spans: list[tuple[int, int]]) -> str:
+    """``line`` with every span masked (mask keeps the length, so offsets stay valid)."""
+    for start, end in spans:
+        start, end = max(0, start), min(len(line), end)
+        if start < end:
+            line = line[:start] + mask(line[start:end]) + line[end:]
+    return line
 
 
 def text_spans(findings: Iterable[dict[str, Any]]) -> dict[int, list[tuple[int, int]]]:
