@@ -78,6 +78,13 @@ class EnclaveAuthenticator(Authenticator):
         """Define every Enclave role at hub start (assigned to users at login)."""
         return [role_spec(name) for name in ROLE_SCOPES]
 
+    @default("reset_managed_roles_on_startup")
+    def _default_reset_managed_roles(self) -> bool:
+        # JupyterHub 6.1.1 raises KeyError('users') at start when managed roles already have
+        # members and this is False (app.init_role_assignment); True takes the tested path and
+        # keeps members, since our role specs leave `users` undefined.
+        return True
+
     @default("allow_all")
     def _default_allow_all(self) -> bool:
         # whoever the control plane authenticates may log in; what they can do is RBAC + grants

@@ -218,6 +218,7 @@ def start_hub(tmp: Path, image: str) -> Iterator[RunningHub]:
     hub_port, proxy_port, api_port = free_port(), free_port(), free_port()
     token = secrets.token_hex(24)
     env.update({"ENCLAVE_HUB_PORT": str(hub_port), "ENCLAVE_PROXY_PORT": str(proxy_port),
+                "ENCLAVE_AIRLOCK_PORT": str(free_port()),
                 "ENCLAVE_PROXY_API_PORT": str(api_port), "ENCLAVE_HUB_TEST_TOKEN": token})
     log = tmp / "hub.log"
     with log.open("wb") as sink:
