@@ -177,6 +177,27 @@ class RunningHub:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def shutdown(self) -> None:
+        """Stop the hub (it stops its servers and its proxy)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Stop the hub and start it again on the same state and ports."""
+        self.shutdown()
+        self.process = _launch(self.env, self.log)
+        _wait_for_hub(self.client.url, self.process, self.log)
+
+
+def _launch(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen([str(REPO / "scripts" / "hub.sh")], env=env, stdout=sink,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
 
 def _wait_for_hub(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
@@ -221,20 +242,15 @@ def start_hub(tmp: Path, image: str) -> Iterator[RunningHub]:
                 "ENCLAVE_AIRLOCK_PORT": str(free_port()),
                 "ENCLAVE_PROXY_API_PORT": str(api_port), "ENCLAVE_HUB_TEST_TOKEN": token})
     log = tmp / "hub.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen([str(REPO / "scripts" / "hub.sh")], env=env, stdout=sink,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+    process = _launch(env, log)
     url = f"http://127.0.0.1:{proxy_port}"
+    hub = RunningHub(HubClient(url, token), home, hub_port, proxy_port, api_port, process, log,
+                     env)
     try:
         _wait_for_hub(url, process, log)
-        yield RunningHub(HubClient(url, token), home, hub_port, proxy_port, api_port, process,
-                         log, env)
+        yield hub
     finally:
-        process.terminate()  # the hub stops its servers (cleanup_servers) and its proxy
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        hub.shutdown()
         _cleanup_docker(home)
         from hub.sandbox import network
 

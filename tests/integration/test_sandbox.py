@@ -378,3 +378,12 @@ def test_revoke_while_running_stops_server_and_destroys_workspace(sandbox2: Sand
     assert details["bytes"] >= 8000 and "notes.csv" in details["paths"]
     stops = [r for r in audit(hub, "sandbox.stop") if r["details"].get("grant") == 2]
     assert stops and stops[-1]["details"]["reason"].startswith("reaper")
+
+
+def test_hub_restarts_on_existing_state_and_roles_survive(sandbox1: Sandbox,
+                                                         hub: RunningHub) -> None:
+    hub.restart()  # managed roles with members in the database: JupyterHub 6.1.1 used to crash
+    me = hub.client.api("GET", "/user", token=sandbox1.token)
+    assert me.status_code == 200, me.text
+    assert "enclave-analyst" in me.json()["roles"]
+    assert "reaper started" in hub.log_text().split("Received signal")[-1]
