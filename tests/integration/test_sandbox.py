@@ -380,6 +380,43 @@ def test_revoke_while_running_stops_server_and_destroys_workspace(sandbox2: Sand
     assert stops and stops[-1]["details"]["reason"].startswith("reaper")
 
 
+def _wait_stopped(hub: RunningHub, user: str, server: str, limit: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if hub.client.server_info(user, server) is None:
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise AssertionError(f"{user}/{server} still running after {limit} s")
+
+
+def test_expiry_while_running_stops_server_and_destroys_workspace(hub: RunningHub) -> None:
+    grant = _make_grant(hub, ends_in=timedelta(seconds=8), revoke=False)
+    box = Sandbox(hub, "analyst1", grant)
+    box.run("open('/home/analyst/work/draft.txt','w').write('d' * 100); print('{}')")
+    workspace = hub.home / "workspaces" / "analyst1" / str(grant)
+    assert (workspace / "draft.txt").is_file()
+    _wait_stopped(hub, "analyst1", f"g{grant}", limit=8 + 10)
+    deadline = time.monotonic() + 5
+    while workspace.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not workspace.exists()
+    assert any(r["object_id"] == str(grant) for r in audit(hub, "grant.expire"))
+    destroyed = [r for r in audit(hub, "workspace.destroy") if r["object_id"] == str(grant)]
+    assert destroyed and "draft.txt" in destroyed[-1]["details"]["paths"]
+
+
+def test_suspension_stops_server_but_keeps_workspace(hub: RunningHub) -> None:
+    grant = _make_grant(hub, ends_in=timedelta(days=30), revoke=False)
+    box = Sandbox(hub, "analyst1", grant)
+    box.run("open('/home/analyst/work/keep.txt','w').write('k'); print('{}')")
+    assert hub.enclave("grant", "suspend", str(grant), "--reason", "audit").returncode == 0
+    assert _wait_stopped(hub, "analyst1", f"g{grant}", limit=10) < 10
+    time.sleep(2.5)  # one more reaper tick: still nothing destroyed
+    assert (hub.home / "workspaces" / "analyst1" / str(grant) / "keep.txt").read_text() == "k"
+    resp = hub.client.spawn("analyst1", f"g{grant}", box.token, {"grant": str(grant)})
+    assert resp.status_code == 403 and "suspended" in resp.json()["message"]
+
+
 def test_hub_restarts_on_existing_state_and_roles_survive(sandbox1: Sandbox,
                                                          hub: RunningHub) -> None:
     hub.restart()  # managed roles with members in the database: JupyterHub 6.1.1 used to crash
