@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from urllib.parse import urlparse
 
 from hub.airlock.web import make_app
@@ -27,7 +28,14 @@ async def serve() -> None:
     app = make_app()
     app.listen(url.port or port(), address=url.hostname or "127.0.0.1", xheaders=False)
     logging.getLogger("tornado.application").info("airlock web app on %s", url.geturl())
-    await asyncio.Event().wait()
+    # JupyterHub stops services with SIGINT, then SIGTERM. A process started from a background
+    # job inherits SIGINT as ignored, so handle both explicitly and leave at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logging.getLogger("tornado.application").info("airlock web app stopped")
 
 
 def main() -> None:
