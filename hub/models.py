@@ -6,7 +6,8 @@ owned by the Alembic migrations in ``hub/migrations/versions``; a test checks th
 the migrations agree.
 
 Tables: ``orgs``, ``users``, ``user_roles``, ``datasets``, ``dataset_versions``,
-``dataset_files``, ``dataset_twins``, ``grants``, ``grant_items``, ``grant_members``, ``audit_log``, ``audit_head``.
+``dataset_files``, ``dataset_twins``, ``grants``, ``grant_items``, ``grant_members``, ``audit_log``, ``audit_head``,
+``airlock_*`` and ``builds``, ``build_contracts``.
 Timestamps are timezone-aware UTC in Python (:class:`UTCDateTime`).
 """
 
@@ -409,3 +410,79 @@ class ReleasedProduct(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
     request: Mapped[AirlockRequest] = relationship(viewonly=True)
+
+
+# -- batch builds and product contracts (see hub.builds) -----------------------------------------
+
+
+class BuildContract(Base):
+    """A recurring product: a pinned notebook + parameters rebuilt on a schedule (hub.builds.contracts).
+
+    Proposed by an analyst, approved once by operator staff after its first build was released;
+    approval pins ``output_schema`` (names and column types of each output) from that release.
+    ``first_build_id`` is a plain integer (builds point at contracts; no foreign-key cycle).
+    """
+
+    __tablename__ = "build_contracts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed|active|retired
+    notebook_name: Mapped[str] = mapped_column(String(500))
+    notebook_sha256: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule: Mapped[str] = mapped_column(String(64))
+    output_patterns: Mapped[list[Any]] = mapped_column(JSON)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    first_build_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    grant: Mapped[Grant] = relationship()
+
+
+class Build(Base):
+    """One papermill run of a pinned notebook on a grant's real data (states: hub.builds.states).
+
+    ``datasets`` records each mounted version with its content hash; ``outputs`` each output file
+    with size, SHA-256 and (for tables) column schema; ``request_id`` the export request made from
+    the outputs; ``contract_check`` whether a contract rebuild stayed inside its contract.
+    """
+
+    __tablename__ = "builds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("build_contracts.id"),
+                                                    nullable=True)
+    trigger: Mapped[str] = mapped_column(String(16), default="manual")  # manual|contract|schedule
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    notebook_name: Mapped[str] = mapped_column(String(500))
+    notebook_sha256: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    timeout_s: Mapped[int] = mapped_column(Integer)
+    image: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    image_digest: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    datasets: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    outputs: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("airlock_requests.id"),
+                                                   nullable=True)
+    contract_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    review_route: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    requester: Mapped[User] = relationship()
+    grant: Mapped[Grant] = relationship()
+    contract: Mapped[BuildContract | None] = relationship()
