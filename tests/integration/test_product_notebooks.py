@@ -177,7 +177,6 @@ def test_logistics_volume_equals_host_counts_and_differs_from_the_twin(
         assert (shown == (expected >= MIN_CELL)).all(), variant
         assert (table.loc[shown, "freight_trips"] == expected[shown]).all(), variant
         assert table.loc[~shown, "cargo_tonnes"].isna().all(), variant
-        assert expected.sum() == len(_load(run.data).query("vehicle_type in @FREIGHT_TYPES"))
         published[variant] = table["freight_trips"]
     assert not published["real"].equals(published["twin"])
 
