@@ -14,6 +14,7 @@ Public API::
     outbox_dir(username, grant_id) -> Path
     check_name(name) -> str                          # ValidationError for anything but a plain name
     copy_from_outbox(username, grant_id, name, dest, max_bytes) -> CopiedFile
+    copy_from_folder(base, parts, name, dest, max_bytes) -> CopiedFile   # e.g. a build's outputs
     write_atomic(path, data: bytes, mode=0o640) -> None
     fsync_dir(path) -> None
     sha256_file(path) -> tuple[str, int]
@@ -114,9 +115,19 @@ def _open_source(dir_fd: int, name: str, max_bytes: int) -> tuple[int, int]:
 def copy_from_outbox(username: str, grant_id: int, name: str, dest: Path,
                      max_bytes: int) -> CopiedFile:
     """Copy ``outbox/<name>`` to ``dest`` (a path in quarantine), hashing while copying."""
+    return copy_from_folder(paths().workspaces, [username, str(grant_id), "outbox"], name, dest,
+                            max_bytes)
+
+
+def copy_from_folder(base: Path, parts: list[str], name: str, dest: Path,
+                     max_bytes: int) -> CopiedFile:
+    """Copy ``base/<parts...>/<name>`` to ``dest`` with the outbox's checks.
+
+    ``base`` is a host folder the container cannot write; every component below it is opened
+    with ``O_NOFOLLOW`` (a build's outputs folder, for instance).
+    """
     check_name(name)
-    workspaces = paths().workspaces
-    dir_fd = _open_dir_nofollow(workspaces, [username, str(grant_id), "outbox"])
+    dir_fd = _open_dir_nofollow(base, list(parts))
     try:
         src_fd, _size = _open_source(dir_fd, name, max_bytes)
     finally:

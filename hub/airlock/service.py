@@ -20,10 +20,17 @@ Public API (``session`` from :func:`hub.db.session`; ``actor`` from
 :func:`hub.accounts.resolve_actor`)::
 
     FileSpec(name, context="", justification="", from_outbox=True)
-    submit_request(session, actor, grant_id, files, *, notebook_sha256=None, image_digest=None)
-        -> AirlockRequest                       # create + submit + scan (+ routing)
-    create_request(session, actor, grant_id, files, *, notebook_sha256=None, image_digest=None)
-        -> AirlockRequest                       # draft
+    submit_request(session, actor, grant_id, files, *, notebook_sha256=None, image_digest=None,
+                   source_folder=None) -> AirlockRequest   # create + submit + scan (+ routing)
+    create_request(session, actor, grant_id, files, *, notebook_sha256=None, image_digest=None,
+                   source_folder=None) -> AirlockRequest   # draft
+        # source_folder=(base, parts): files from base/parts.../ (a build's outputs folder,
+        # hub.builds) instead of the outbox, with the same checks
+
+Batch builds (hub.builds): a request made from a build's outputs carries the build's provenance
+into the manifest (``producing.build``: build id, parameters, datasets) and its review route
+(``hub.builds.contracts.required_reviews``: one reviewer for a rebuild inside an approved
+product contract, normal review otherwise).
     edit_request(session, actor, request_id, files=(), remove=()) -> AirlockRequest
     submit(session, actor, request_id) -> AirlockRequest   # draft/returned -> scan -> routed
     decide(session, actor, request_id, decision, comment="", private_note="") -> AirlockRequest
@@ -213,7 +220,8 @@ def _max_bytes(level: int) -> int:
     return default_policy().level(level).max_file_bytes
 
 
-def _add_file(session: Session, request: AirlockRequest, spec: FileSpec, username: str) -> None:
+def _add_file(session: Session, request: AirlockRequest, spec: FileSpec, username: str,
+              source_folder: tuple[Path, Sequence[str]] | None = None) -> None:
     """Copy one outbox file into quarantine and record it (in the caller's transaction)."""
     row = AirlockFile(request_id=request.id, name=quarantine.check_name(spec.name), active=True,
                       sha256="", size_bytes=0,
@@ -221,8 +229,12 @@ def _add_file(session: Session, request: AirlockRequest, spec: FileSpec, usernam
                       justification=_text(spec.justification, "justification"))
     request.files.append(row)
     session.flush()  # the file id names its quarantine folder
-    copied = quarantine.copy_from_outbox(username, request.grant_id, spec.name,
-                                         quarantine_path(row), _max_bytes(request.level))
+    if source_folder is not None:
+        copied = quarantine.copy_from_folder(source_folder[0], list(source_folder[1]), spec.name,
+                                             quarantine_path(row), _max_bytes(request.level))
+    else:
+        copied = quarantine.copy_from_outbox(username, request.grant_id, spec.name,
+                                             quarantine_path(row), _max_bytes(request.level))
     row.sha256, row.size_bytes = copied.sha256, copied.size
 
 
@@ -235,6 +247,7 @@ def _check_specs(files: Sequence[FileSpec]) -> None:
 def create_request(
     session: Session, actor: Actor, grant_id: int, files: Sequence[FileSpec], *,
     notebook_sha256: str | None = None, image_digest: str | None = None,
+    source_folder: tuple[Path, Sequence[str]] | None = None,
 ) -> AirlockRequest:
     """A new ``draft`` request with ``files`` copied from the actor's outbox (committed)."""
     details: dict[str, Any] = {"grant": grant_id, "files": [spec.name for spec in files]}
@@ -257,7 +270,7 @@ def create_request(
             # A folder for this id can only be left over from a rolled-back attempt.
             shutil.rmtree(_quarantine_root(request.id), ignore_errors=True)
             for spec in files:
-                _add_file(session, request, spec, user.username)
+                _add_file(session, request, spec, user.username, source_folder)
             act.details["sha256"] = {f.name: f.sha256 for f in request.files}
     except BaseException:
         if request is not None and request.id is not None:
@@ -339,10 +352,11 @@ def submit(session: Session, actor: Actor, request_id: int) -> AirlockRequest:
 def submit_request(
     session: Session, actor: Actor, grant_id: int, files: Sequence[FileSpec], *,
     notebook_sha256: str | None = None, image_digest: str | None = None,
+    source_folder: tuple[Path, Sequence[str]] | None = None,
 ) -> AirlockRequest:
     """Create a request from outbox files and submit it (scan and routing included)."""
     request = create_request(session, actor, grant_id, files, notebook_sha256=notebook_sha256,
-                             image_digest=image_digest)
+                             image_digest=image_digest, source_folder=source_folder)
     return submit(session, actor, request.id)
 
 
@@ -425,9 +439,21 @@ def _route(session: Session, request: AirlockRequest) -> None:
         return
     request.required_reviews = 2 if "review" in verdicts.values() else 1
     request.state_reason = ""
+    route = _build_route(session, request)
     _system_step(session, request, "pass", {"verdicts": verdicts,
                                             "required_reviews": request.required_reviews,
-                                            "policy": request.policy})
+                                            "policy": request.policy, **route})
+
+
+def _build_route(session: Session, request: AirlockRequest) -> dict[str, Any]:
+    """Requests made by a batch build: the contract / normal review route (hub.builds)."""
+    from hub.builds.contracts import required_reviews
+
+    decided = required_reviews(session, request, request.required_reviews)
+    if decided is None:
+        return {}
+    request.required_reviews, route = decided
+    return {"route": route}
 
 
 # -- review -------------------------------------------------------------------------------------
@@ -498,7 +524,7 @@ def _manifest(session: Session, request: AirlockRequest, product_id: int,
                       "content_sha256": item.version.content_sha256, "columns": item.columns}
                      for item in sorted(grant.items, key=lambda i: i.version.label)],
         "producing": {"notebook_sha256": request.notebook_sha256,
-                      "image_digest": request.image_digest},
+                      "image_digest": request.image_digest, **_build_provenance(session, request)},
         "policy": {**(request.policy or {}), "level": request.level},
         "files": [{"name": f.name, "sha256": f.sha256, "size": f.size_bytes,
                    "context": f.context, "justification": f.justification,
@@ -515,6 +541,14 @@ def _manifest(session: Session, request: AirlockRequest, product_id: int,
         "previous_manifest_sha256": previous,
         "signing_key_sha256": bundles.key_fingerprint(bundles.public_key_pem()),
     }
+
+
+def _build_provenance(session: Session, request: AirlockRequest) -> dict[str, Any]:
+    """``{"build": {...}}`` when a batch build made the request (hub.builds), else ``{}``."""
+    from hub.builds.service import manifest_provenance
+
+    provenance = manifest_provenance(session, request.id)
+    return {"build": provenance} if provenance else {}
 
 
 def _claim(session: Session, request: AirlockRequest) -> ReleasedProduct:

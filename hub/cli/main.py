@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("hub.cli.scan", "出域扫描 / Scan files that want to leave"),
     "airlock": ("hub.cli.airlock", "出域申请 / Export requests (airlock)"),
     "release": ("hub.cli.release", "发布的产品 / Released products: list, verify, revoke"),
+    "build": ("hub.cli.build", "批量构建 / Batch builds on real data, product contracts"),
 }
 
 
