@@ -14,6 +14,7 @@ switches (kept in a cookie). Pages under the service prefix (``/services/airlock
 ``/requests/<id>/files/<fid>/image``  a quarantined PNG/JPEG served with its real type
 ``/products``                         released products (purpose free/fee, revoked state)
 ``/products/<id>/files/<name>``       download (checked and audited by the service)
+``/builds``, ``/builds/<id>``          batch builds: submit, list, one build (:mod:`.builds`)
 ====================================  =========================================================
 
 Security: CSP without inline script, ``X-Frame-Options: DENY``, ``nosniff``, XSRF on every POST,
@@ -30,7 +31,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from hub.airlock.web import handlers
+from hub.airlock.web import builds, handlers
 
 HERE = Path(__file__).parent
 
@@ -51,6 +52,7 @@ def make_app(prefix: str | None = None, hub_home: str | None = None) -> web.Appl
         (prefix + "products", handlers.ProductsHandler),
         (prefix + r"products/(\d+)/files/([^/]+)", handlers.DownloadHandler),
         (prefix + "oauth_callback", HubOAuthCallbackHandler),
+        *[(prefix + path, handler) for path, handler in builds.ROUTES],
     ]
     return web.Application(
         routes,

@@ -26,6 +26,7 @@ from hub.airlock import service
 from hub.airlock.web import render
 from hub.airlock.web.messages import Lang, message, pick_lang
 from hub.airlock.web.scopes import AUDIT, REQUEST, REVIEW
+from hub.builds import service as builds_service
 from hub.config import paths
 from hub.db import session as db_session
 from hub.errors import (
@@ -232,7 +233,9 @@ class RequestHandler(AirlockHandler):
                                                       f["name"], f["scan_report"])
                         for f in view["files"]}
             entries = history(db, actor, request)
-        self.render("request.html", req=view, grant=grant, previews=previews, history=entries)
+            build = builds_service.manifest_provenance(db, request.id)  # request already checked
+        self.render("request.html", req=view, grant=grant, previews=previews, history=entries,
+                    build=build)
 
 
 class DecideHandler(AirlockHandler):
