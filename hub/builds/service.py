@@ -235,6 +235,8 @@ def _queue(session: Session, user: User, grant_id: int, staging: Path, notebook_
             act.object_id = build.id
             act.details.update({"notebook_sha256": digest, "timeout_s": build.timeout_s})
             os.chmod(pinned, 0o444)
+            # a folder for this id can only be left over from a rolled-back attempt
+            shutil.rmtree(build_dir(build.id), ignore_errors=True)
             staging.rename(build_dir(build.id))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
