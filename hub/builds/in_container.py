@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import tarfile
 import time
@@ -28,6 +29,7 @@ import time
 WORK = "/tmp/enclave-build"
 NOTEBOOK = "/build/notebook.ipynb"
 PARAMETERS = "/build/parameters.json"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _log(message: str) -> None:
@@ -45,6 +47,10 @@ def _execute(parameters: dict) -> str | None:
             log_output=True, progress_bar=False, cwd=os.environ.get("HOME", "/tmp"),
             request_save_on_cell_execute=False)
     except papermill.PapermillExecutionError as exc:
+        # not an [enclave] line: the message may hold data, so only operator staff see it
+        trace = ANSI.sub("", "\n".join(exc.traceback or []))
+        sys.stderr.write(f"notebook error in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+                         f"{trace}\n")
         return exc.ename or "Exception"
     return None
 
