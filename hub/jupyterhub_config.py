@@ -66,6 +66,15 @@ c.JupyterHub.custom_scopes = {**CUSTOM_SCOPES, **airlock_scopes.AIRLOCK_SCOPES}
 airlock_scopes.extend_role_scopes(ROLE_SCOPES)  # access + custom scope per Enclave role
 services.append(airlock_scopes.service_spec(str(enclave_paths().home)))
 # -- end airlock ------------------------------------------------------------------------------
+# -- build worker (owned by hub/builds; keep this block self-contained) ------------------------
+import os  # noqa: E402
+
+services.append({"name": "enclave-builds", "command": [sys.executable, "-m", "hub.builds.worker"],
+                 "environment": {"ENCLAVE_HOME": str(enclave_paths().home), **{
+                     k: v for k, v in os.environ.items()
+                     if k.startswith("ENCLAVE_BUILD_") or k in ("ENCLAVE_DATABASE_URL",
+                                                                 "ENCLAVE_NOTEBOOK_IMAGE")}}})
+# -- end build worker -------------------------------------------------------------------------
 c.JupyterHub.services = services
 c.JupyterHub.load_roles = roles
 
