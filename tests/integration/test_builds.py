@@ -235,3 +235,38 @@ def test_the_example_logistics_product_runs_as_a_build_on_real_data(demo: Demo):
         out = pd.read_csv(service.build_dir(build.id) / "outputs" / "volume_by_district.csv")
         assert out["freight_trips"].dropna().ge(10).all()  # small cells suppressed
     print(f"\nbuild queue of {len(demo.builds)} builds: {demo.seconds['queue']:.1f} s")
+
+
+def test_a_contract_rebuild_inside_its_contract_needs_one_reviewer(demo: Demo):
+    from hub.builds import contracts
+
+    with db.session() as session:
+        folder = paths().workspaces / "analyst1" / str(GRANT)
+        nbformat.write(notebook(TRIPS), str(folder / "contract.ipynb"))
+        contract = contracts.create_contract(
+            session, resolve_actor(session, "analyst1"), name="trips daily", grant_id=GRANT,
+            notebook="contract.ipynb", parameters={"min_trips": 20}, schedule="daily",
+            outputs=["trips_*.csv"], thresholds={"max_rows": 50})
+        contract_id, first_id = contract.id, contract.first_build_id
+    assert worker.run_queue(once=True) == [first_id]
+    with db.session() as session:
+        first = session.get(Build, first_id)
+        assert first.state == "succeeded" and first.review_route == "normal"
+        for reviewer in ("reviewer1", "reviewer2"):
+            airlock.decide(session, resolve_actor(session, reviewer), first.request_id, "approve")
+        contract = contracts.approve_contract(session, resolve_actor(session, "reviewer1"),
+                                              contract_id)
+        (rebuild,) = contracts.schedule_due(session, now=contract.next_run_at)
+        rebuild_id = rebuild.id
+    assert worker.run_queue(once=True) == [rebuild_id]
+    with db.session() as session:
+        rebuild = session.get(Build, rebuild_id)
+        request = session.get(AirlockRequest, rebuild.request_id)
+        assert rebuild.contract_check["inside"], rebuild.contract_check
+        assert (request.required_reviews, rebuild.review_route) == (1, "contract")
+        released = airlock.decide(session, resolve_actor(session, "reviewer2"), request.id,
+                                  "approve")
+        assert released.state == "released"
+        manifest = json.loads(released.product.manifest)
+    assert manifest["producing"]["build"]["contract"] == contract_id
+    assert manifest["producing"]["build"]["review_route"] == "contract"

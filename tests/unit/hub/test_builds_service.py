@@ -6,6 +6,7 @@ Uses the airlock tests' world: a level-3 dataset ``visits``; grant 1 (dev1: ana,
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -358,3 +359,19 @@ def test_contract_create_approve_and_schedule(world):
     assert (queued.trigger, queued.contract_id, queued.parameters) == ("schedule", contract.id,
                                                                        {"year": 2024})
     assert contracts.schedule_due(world.session, now=later + timedelta(days=2)) == []  # busy
+
+
+def test_the_cli_refuses_a_bad_parameter_naming_it_and_queues_nothing(world, capsys):
+    from hub.cli.main import main
+
+    write_notebook(world)
+    world.session.commit()
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "submit", "nb.ipynb", "--grant", str(world.grant_id), "-p", "year",
+              "twenty", "--as", "ana"])
+    assert exit_.value.code == 1
+    assert "year" in capsys.readouterr().err
+    main(["build", "submit", "nb.ipynb", "--grant", str(world.grant_id), "-p", "year", "2024",
+          "-p", "label", "航空港区", "--as", "ana", "--json"])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "queued" and shown["parameters"] == {"year": 2024, "label": "航空港区"}
