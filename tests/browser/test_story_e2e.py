@@ -308,6 +308,7 @@ def test_story_from_login_to_verified_release(platform: Platform, browser: Any) 
     pinned = airlock.locator("#build-notebook-sha").inner_text()
     assert pinned == _sha256(NOTEBOOK.read_bytes())
     assert json.loads(airlock.locator("#build-parameters").inner_text()) == {"make_chart": False}
+    assert "300" in airlock.locator("#build-timeout").inner_text()  # ENCLAVE_BUILD_TIMEOUT_S
     airlock.locator("#build-request").click()
     airlock.wait_for_url(re.compile(rf".*/requests/{request_id}$"))
     assert state_of(airlock) == "pending_review"

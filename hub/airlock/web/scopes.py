@@ -59,7 +59,11 @@ def service_spec(enclave_home: str) -> dict[str, Any]:
         "display": True,
         "url": f"http://127.0.0.1:{port()}",
         "command": [sys.executable, "-m", "hub.airlock.web"],
-        "environment": {"ENCLAVE_HOME": enclave_home, PORT_ENV: str(port())},
+        # JupyterHub gives a service only the environment named here: the database and the
+        # build limits (builds are submitted from this app) must match the hub's.
+        "environment": {"ENCLAVE_HOME": enclave_home, PORT_ENV: str(port()),
+                        **{k: v for k, v in os.environ.items()
+                           if k.startswith("ENCLAVE_BUILD_") or k == "ENCLAVE_DATABASE_URL"}},
         "oauth_no_confirm": True,  # an Enclave-internal app: no "authorize access?" page
         "oauth_client_allowed_scopes": [REVIEW, REQUEST, AUDIT],
         "info": {"zh": "出域审核（Airlock）", "en": "Airlock: export requests and releases"},
