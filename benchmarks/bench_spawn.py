@@ -121,7 +121,7 @@ def concurrent(hub: RunningHub, count: int) -> dict[str, Any]:
         kernel = hub.client.start_kernel(name, "g1", tokens[name])
         hub.client.execute(name, "g1", tokens[name], kernel, "import pandas; print('{}')")
     time.sleep(3)
-    memory = [_memory_mib(f"jupyter-{n}--g1") for n in names]
+    memory = [_memory_mib(hub.container_name(n, "g1")) for n in names]
     available_after = _available_mib()
     for name in names:
         hub.client.stop(name, "g1", tokens[name])

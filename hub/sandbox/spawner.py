@@ -24,6 +24,7 @@ stops and refusals are audited with the mounted dataset versions.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -76,6 +77,11 @@ class SpawnRefused(web.HTTPError):
         super().__init__(403, log_message=f"{zh} / {en}", reason="Forbidden")
         self.en, self.zh = en, zh
         self.jupyterhub_message = f"{zh} / {en}"  # shown on the spawn-pending page
+
+
+def deployment_id() -> str:
+    """Eight hex digits naming this deployment (its ENCLAVE_HOME) in Docker object names."""
+    return hashlib.sha256(str(paths().home).encode()).hexdigest()[:8]
 
 
 class GrantedDockerSpawner(DockerSpawner):
@@ -180,6 +186,15 @@ class GrantedDockerSpawner(DockerSpawner):
         return list(getattr(self, "_state_datasets", []) or [])
 
     # -- the grant ----------------------------------------------------------------------------
+
+    @default("prefix")
+    def _default_prefix(self) -> str:
+        # Container names carry the deployment, so two Enclave hubs on one Docker engine (e.g.
+        # parallel test runs, or staging beside production) never fight over jupyter-<user>--g1.
+        return f"enclave-{deployment_id()}"
+
+    def _network_key(self) -> str:
+        return f"{deployment_id()}/{self.user.name}/{self.name}"
 
     def requested_grant(self) -> int:
         """The grant id from ``user_options`` and the server name, or :class:`SpawnRefused`."""
@@ -324,7 +339,7 @@ class GrantedDockerSpawner(DockerSpawner):
         work = await asyncio.to_thread(ensure_workspace, self.user.name, self.grant_id,
                                        self.container_uid, self.container_gid)
         readme = await asyncio.to_thread(self._readme_file, facts["readme"])
-        key = f"{self.user.name}/{self.name}"
+        key = self._network_key()
         self.sandbox_network = await asyncio.to_thread(
             network.create_network, self.client, key, self.subnet_pool, self.subnet_prefixlen,
             {"enclave.user": self.user.name, "enclave.grant": str(self.grant_id),
@@ -384,7 +399,7 @@ class GrantedDockerSpawner(DockerSpawner):
         finally:
             name = sandbox_net.name if sandbox_net else getattr(self, "_state_network", None)
             if name is None and self.name:
-                name = network.network_names(f"{self.user.name}/{self.name}")[0]
+                name = network.network_names(self._network_key())[0]
             if name:
                 await asyncio.to_thread(network.remove_network, self.client, name)
         if grant_id is not None:

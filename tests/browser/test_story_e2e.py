@@ -126,25 +126,10 @@ def _stop(platform: Platform) -> None:
         time.sleep(0.2)
 
 
-def _wait_for_no_foreign_sandbox(name: str, timeout: float = 120) -> None:
-    """DockerSpawner's container names are per engine, not per ENCLAVE_HOME: another hub on
-    this engine running analyst1's g1 (a concurrent integration test) would clash with ours."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = subprocess.run(["docker", "ps", "-aq", "--filter", f"name=^{name}$"],
-                               capture_output=True, text=True).stdout.split()
-        if not found:
-            return
-        time.sleep(2)
-    pytest.fail(f"container {name} of another Enclave hub is still running on this Docker "
-                "engine; run this test when it is gone (容器名冲突)")
-
-
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: run scripts/ensure-browser.sh (未安装 Chromium)")
-    _wait_for_no_foreign_sandbox("jupyter-analyst1--g1")
     tmp = tmp_path_factory.mktemp("story-e2e")
     home = tmp / "home"
     hub_port, proxy_port = free_port(), free_port()

@@ -9,6 +9,7 @@ seeded with ``enclave demo``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
@@ -173,6 +174,11 @@ class RunningHub:
     def enclave(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(VENV_BIN / "enclave"), *args], env=self.env,
                               capture_output=True, text=True, timeout=120)
+
+    def container_name(self, user: str, server: str) -> str:
+        """The sandbox container's name: DockerSpawner's template with this deployment's prefix."""
+        deployment = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:8]
+        return f"enclave-{deployment}-{user}--{server}"
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from sandbox_fixtures import RunningHub, free_port, start_hub
 
+from hub import accounts, db, grants
+
 pytestmark = pytest.mark.docker
 
 PASSWORDS = {"analyst1": "Analyst-demo-2025a", "analyst2": "Analyst-demo-2025b"}
@@ -52,7 +54,8 @@ class Sandbox:
                                        code).json()
 
     def container(self) -> dict[str, Any]:
-        out = subprocess.run(["docker", "inspect", f"jupyter-{self.user}--{self.server}"],
+        out = subprocess.run(["docker", "inspect",
+                              self.hub.container_name(self.user, self.server)],
                              capture_output=True, text=True, check=True).stdout
         return json.loads(out)[0]
 
@@ -305,20 +308,28 @@ def test_column_subset_mounts_a_projection_not_the_full_file(sandbox1: Sandbox,
 # -- refusals ----------------------------------------------------------------------------------
 
 
+def _item(spec: str) -> grants.ItemSpec:
+    """``name@n`` or ``name@n:col,col`` (the CLI's --dataset syntax)."""
+    ref, _, columns = spec.partition(":")
+    return grants.ItemSpec(ref, columns.split(",") if columns else None)
+
+
 def _make_grant(hub: RunningHub, *, ends_in: timedelta, revoke: bool,
                 dataset: str = "enterprise_register@1") -> int:
-    now = datetime.now(UTC)
-    out = hub.enclave(
-        "grant", "create", "--developer", "kg-logistics-lab", "--scenario", "refusal test",
-        "--purpose", "public_welfare", "--dataset", dataset, "--member",
-        "analyst1", "--start", (now - timedelta(days=1)).isoformat(),
-        "--end", (now + ends_in).isoformat(), "--json")
-    assert out.returncode == 0, out.stderr + out.stdout
-    grant_id = json.loads(out.stdout)["id"]
-    assert hub.enclave("grant", "activate", str(grant_id)).returncode == 0
-    if revoke:
-        assert hub.enclave("grant", "revoke", str(grant_id), "--reason", "test").returncode == 0
-    return grant_id
+    """Create and activate a grant in-process: a CLI round trip can outlast a short term."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ENCLAVE_HOME", str(hub.home))
+        with db.session(f"sqlite:///{hub.home / 'enclave.db'}") as session:
+            actor = accounts.resolve_actor(session, "system")
+            now = datetime.now(UTC)
+            grant = grants.create_grant(
+                session, actor, developer="kg-logistics-lab", scenario="refusal test",
+                purpose="public_welfare", items=[_item(dataset)], members=["analyst1"],
+                starts_at=now - timedelta(days=1), ends_at=now + ends_in)
+            grants.change_state(session, actor, grant.id, "activate")
+            if revoke:
+                grants.change_state(session, actor, grant.id, "revoke", reason="test")
+            return grant.id
 
 
 def test_spawn_refused_for_foreign_expired_revoked_or_garbage_grants(
@@ -355,7 +366,7 @@ def test_revoke_while_running_stops_server_and_destroys_workspace(sandbox2: Sand
                  "print('{}')")
     workspace = hub.home / "workspaces" / "analyst2" / "2"
     assert (workspace / "notes.csv").is_file()
-    container = "jupyter-analyst2--g2"
+    container = hub.container_name("analyst2", "g2")
     revoked = hub.enclave("grant", "revoke", "2", "--reason", "integration test")
     assert revoked.returncode == 0, revoked.stderr
     started = time.monotonic()
@@ -390,12 +401,12 @@ def _wait_stopped(hub: RunningHub, user: str, server: str, limit: float) -> floa
 
 
 def test_expiry_while_running_stops_server_and_destroys_workspace(hub: RunningHub) -> None:
-    grant = _make_grant(hub, ends_in=timedelta(seconds=8), revoke=False)
+    grant = _make_grant(hub, ends_in=timedelta(seconds=15), revoke=False)
     box = Sandbox(hub, "analyst1", grant)
     box.run("open('/home/analyst/work/draft.txt','w').write('d' * 100); print('{}')")
     workspace = hub.home / "workspaces" / "analyst1" / str(grant)
     assert (workspace / "draft.txt").is_file()
-    _wait_stopped(hub, "analyst1", f"g{grant}", limit=8 + 10)
+    _wait_stopped(hub, "analyst1", f"g{grant}", limit=15 + 10)
     deadline = time.monotonic() + 5
     while workspace.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
