@@ -37,6 +37,8 @@ product contract, normal review otherwise).
     withdraw(session, actor, request_id, reason="") -> AirlockRequest
     scan(session, request_id) -> AirlockRequest             # system step (resume uses it)
     release(session, request_id) -> ReleasedProduct         # system step, idempotent
+    cancel_for_grant(session, grant_id, reason) -> list[int] # the grant ended: cancel + destroy
+    cancel_ended_grants(session) -> list[int]                # the same for every ended grant
     revoke_product(session, actor, product_id, reason) -> ReleasedProduct
     download(session, actor, product_id, file_name) -> Path  # audited
     get_request(session, actor, request_id) -> AirlockRequest
@@ -68,8 +70,9 @@ from hub import audit, grants
 from hub.accounts import SYSTEM, Actor
 from hub.airlock import permissions, quarantine
 from hub.airlock import release as bundles
-from hub.airlock.states import DECISIONS, Transition
+from hub.airlock.states import DECISIONS, OPEN, Transition
 from hub.config import paths
+from hub.destruction import destroy_tree
 from hub.errors import (
     IntegrityError,
     InvalidTransition,
@@ -487,7 +490,12 @@ def decide(session: Session, actor: Actor, request_id: int, decision: str, comme
     session.expire(request, ["decisions"])
     _consolidate(session, request)
     if request.state == "approved":
-        release(session, request.id)
+        ended = _grant_ended(session, request.grant_id)
+        if ended:  # approved too late: the grant ended meanwhile, so nothing is released
+            cancel_for_grant(session, request.grant_id, f"grant {ended}")
+            session.refresh(request)
+        else:
+            release(session, request.id)
     return request
 
 
@@ -583,6 +591,13 @@ def release(session: Session, request_id: int) -> ReleasedProduct:
     request = _load(session, request_id)
     product = _product_of(session, request_id)
     if product is None:
+        ended = _grant_ended(session, request.grant_id)
+        if ended:  # the grant ended after approval: nothing leaves under it any more
+            cancel_for_grant(session, request.grant_id, f"grant {ended}")
+            raise PolicyViolation(
+                f"request {request_id}: grant {request.grant_id} is {ended}; request cancelled",
+                f"申请 {request_id}：授权 {request.grant_id} 已{'撤销' if ended == 'revoked' else '到期'}，"
+                "申请已取消")
         if request.state != "approved":
             raise InvalidTransition(
                 f"request {request_id}: only an approved request is released ({request.state})",
@@ -749,6 +764,7 @@ class ResumeReport:
     released: list[int] = field(default_factory=list)
     withdrawn_bundles: list[int] = field(default_factory=list)
     orphans_removed: list[str] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -775,6 +791,54 @@ def _remove_orphans(session: Session) -> list[str]:
     return removed
 
 
+# -- the end of a grant ---------------------------------------------------------------------------
+
+GRANT_ENDED = ("revoked", "expired")
+
+
+def cancel_for_grant(session: Session, grant_id: int, reason: str) -> list[int]:
+    """Cancel every open request of an ended grant and destroy its quarantine copies.
+
+    Seed: on termination, data-call permissions go at once and copies are destroyed
+    irreversibly, with a record. Nothing of an open request has left yet, so the request is
+    cancelled (system step) and ``quarantine/<id>/`` is destroyed; the destruction report goes to
+    the audit log. Released products are not touched (revoking them is an admin decision).
+    Idempotent; called by the sandbox reaper, by :func:`resume` and before any release.
+    """
+    query = select(AirlockRequest).where(AirlockRequest.grant_id == grant_id,
+                                         AirlockRequest.state.in_(OPEN))
+    cancelled = []
+    for request in list(session.scalars(query.order_by(AirlockRequest.id))):
+        request.state_reason = reason
+        _system_step(session, request, "cancel", {"reason": reason})
+        folder = paths().quarantine / str(request.id)
+        report = destroy_tree(folder)
+        outcome = "error" if report.skipped else "ok"
+        audit.record(session, SYSTEM, "airlock.quarantine_destroy", OBJECT, request.id, outcome,
+                     {"grant": grant_id, "reason": reason, **report.to_json()})
+        session.commit()
+        cancelled.append(request.id)
+    return cancelled
+
+
+def _grant_ended(session: Session, grant_id: int) -> str | None:
+    """``revoked``/``expired`` when the grant is over (state refreshed by the clock), else None."""
+    state = grants.get_grant(session, grant_id).state
+    return state if state in GRANT_ENDED else None
+
+
+def cancel_ended_grants(session: Session) -> list[int]:
+    """:func:`cancel_for_grant` for every grant with open requests that has ended."""
+    grant_ids = set(session.scalars(select(AirlockRequest.grant_id).where(
+        AirlockRequest.state.in_(OPEN))))
+    cancelled = []
+    for grant_id in sorted(grant_ids):
+        state = _grant_ended(session, grant_id)
+        if state:
+            cancelled += cancel_for_grant(session, grant_id, f"grant {state}")
+    return cancelled
+
+
 def _in_states(session: Session, *states: str) -> list[AirlockRequest]:
     query = select(AirlockRequest).where(AirlockRequest.state.in_(states))
     return list(session.scalars(query.order_by(AirlockRequest.id)))
@@ -782,7 +846,8 @@ def _in_states(session: Session, *states: str) -> list[AirlockRequest]:
 
 def resume(session: Session) -> ResumeReport:
     """Finish every step the airlock owes after a crash (idempotent; run at service start)."""
-    report = ResumeReport(orphans_removed=_remove_orphans(session))
+    report = ResumeReport(orphans_removed=_remove_orphans(session),
+                          cancelled=cancel_ended_grants(session))
     for request in _in_states(session, "submitted", "scanning"):
         scan(session, request.id)
         report.scanned.append(request.id)

@@ -10,8 +10,8 @@ carries :func:`markdown_table` (a test keeps the two in sync).
 * ``reviewer`` — an operator-org reviewer independent of the requester (see
   :func:`hub.airlock.permissions.review_conflict`);
 * ``admin`` — an admin of the grant's operator org (or the host's ``system``);
-* ``system`` — the airlock itself (scan outcome, consolidation of decisions, release); never a
-  person.
+* ``system`` — the airlock itself (scan outcome, consolidation of decisions, release, and
+  cancellation when the grant ends); never a person.
 
 A reviewer's ``review`` is a self-loop on ``pending_review``: it records one decision. When every
 required decision is in, the airlock consolidates them (``approve``/``reject``/``return``).
@@ -23,9 +23,12 @@ from dataclasses import dataclass
 
 STATES: tuple[str, ...] = (
     "draft", "submitted", "scanning", "blocked", "pending_review", "returned", "approved",
-    "rejected", "released", "revoked", "withdrawn",
+    "rejected", "released", "revoked", "withdrawn", "cancelled",
 )
-TERMINAL: frozenset[str] = frozenset({"rejected", "revoked", "withdrawn"})
+TERMINAL: frozenset[str] = frozenset({"rejected", "revoked", "withdrawn", "cancelled"})
+# States from which the end of the grant cancels a request (nothing has left yet).
+OPEN: tuple[str, ...] = ("draft", "submitted", "scanning", "blocked", "pending_review",
+                         "returned", "approved")
 WHO: tuple[str, ...] = ("requester", "reviewer", "admin", "system")
 DECISIONS: tuple[str, ...] = ("approve", "reject", "return")
 
@@ -62,6 +65,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("returned", "withdraw", "withdrawn", "requester"),
     Transition("approved", "release", "released", "system", "signed bundle written once"),
     Transition("released", "revoke", "revoked", "admin", "bundle files withdrawn, manifest kept"),
+    *(Transition(state, "cancel", "cancelled", "system",
+                 "the grant was revoked or expired: quarantine copies destroyed")
+      for state in OPEN),
 )
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 

@@ -7,8 +7,10 @@ Each tick (:meth:`Reaper.tick`):
    stopped: its route is removed from the proxy and the spawner stops it (``remove=True``: the
    container and its mounts are gone; the sandbox network is removed);
 2. every workspace of a revoked or expired grant (all users) is destroyed irreversibly with
-   :func:`destroy_tree`, and a ``workspace.destroy`` entry (files, bytes, paths, time, method)
-   goes to the audit log. Suspension keeps the workspace (the grant may resume);
+   :func:`hub.destruction.destroy_tree`, and a ``workspace.destroy`` entry (files, bytes, paths,
+   time, method) goes to the audit log; open export requests of such grants are cancelled and
+   their quarantine copies destroyed (:func:`hub.airlock.service.cancel_ended_grants`).
+   Suspension keeps the workspace (the grant may resume);
 3. every 15th tick the host firewall is re-asserted (:func:`hub.sandbox.network.install_rules`).
 
 Why a loop in the hub rather than a hook in ``enclave grant revoke``: the CLI runs in another
@@ -34,10 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import stat
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,90 +45,13 @@ from sqlalchemy import select
 from hub.audit import record
 from hub.config import paths
 from hub.db import session as db_session
+from hub.destruction import DestructionReport, destroy_tree
 from hub.grants import refresh_state, usable_versions
 from hub.models import Grant, User
 from hub.sandbox import network
 
 log = logging.getLogger("enclave.reaper")
-CHUNK = 1024 * 1024
 TERMINAL_STATES = ("revoked", "expired")
-METHOD = "overwrite-zeros+fsync+unlink"
-
-
-@dataclass
-class DestructionReport:
-    """What :func:`destroy_tree` removed (paths relative to ``root``)."""
-
-    root: str
-    files: int = 0
-    bytes: int = 0
-    paths: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    started_at: str = ""
-    finished_at: str = ""
-
-    def to_json(self, max_paths: int = 500) -> dict[str, Any]:
-        return {"root": self.root, "files": self.files, "bytes": self.bytes,
-                "paths": self.paths[:max_paths], "paths_truncated": len(self.paths) > max_paths,
-                "skipped": self.skipped, "method": METHOD, "started_at": self.started_at,
-                "finished_at": self.finished_at}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _overwrite(path: Path, size: int) -> None:
-    # O_NOFOLLOW: a symlink swapped in after lstat must never lead us outside the workspace
-    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return
-        zeros = bytes(min(CHUNK, max(size, 1)))
-        left = size
-        while left > 0:
-            left -= os.write(fd, zeros[: min(left, len(zeros))])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def destroy_tree(root: Path) -> DestructionReport:
-    """Overwrite every regular file under ``root`` with zeros, fsync, unlink; remove folders.
-
-    Symbolic links are removed, never followed; FIFOs and sockets are unlinked without opening.
-    """
-    report = DestructionReport(root=str(root), started_at=_now())
-    if not root.exists() or root.is_symlink():
-        if root.is_symlink():
-            root.unlink()
-        report.finished_at = _now()
-        return report
-    for folder, dirs, files in os.walk(root, topdown=False, followlinks=False):
-        base = Path(folder)
-        for name in files + [d for d in dirs if (base / d).is_symlink()]:
-            path = base / name
-            rel = str(path.relative_to(root))
-            try:
-                info = path.lstat()
-                if stat.S_ISREG(info.st_mode):
-                    _overwrite(path, info.st_size)
-                    report.bytes += info.st_size
-                path.unlink()
-                report.files += 1
-                report.paths.append(rel)
-            except OSError as exc:
-                report.skipped.append(f"{rel}: {exc.strerror}")
-        for name in dirs:
-            path = base / name
-            if os.path.lexists(path) and not path.is_symlink():  # links went with the files
-                try:
-                    path.rmdir()
-                except OSError as exc:
-                    report.skipped.append(f"{path.relative_to(root)}/: {exc.strerror}")
-    root.rmdir()
-    report.finished_at = _now()
-    return report
 
 
 def grant_workspaces(grant_id: int) -> list[Path]:
@@ -157,6 +79,14 @@ def destroy_grant_workspaces(grant_id: int, actor: str = "system",
                    {"user": username, "reason": reason, **report.to_json()})
         reports.append(report)
     return reports
+
+
+def _cancel_export_requests() -> list[int]:
+    """Open export requests of ended grants are cancelled and their quarantine destroyed."""
+    from hub.airlock.service import cancel_ended_grants
+
+    with db_session() as db:
+        return cancel_ended_grants(db)
 
 
 # -- the loop -----------------------------------------------------------------------------------
@@ -231,6 +161,7 @@ class Reaper:
         for item, why in stop:
             await self._stop(item, why)
         busy = {r.grant_id for r in self.running()}
+        await asyncio.to_thread(_cancel_export_requests)
         for grant_id, state in over.items():
             if grant_id in busy or not grant_workspaces(grant_id):
                 continue

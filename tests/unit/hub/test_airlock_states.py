@@ -80,7 +80,7 @@ def test_the_table_is_closed_and_every_state_is_reachable_from_draft():
 
 
 def test_a_blocked_request_has_no_path_to_approval():
-    assert _reachable("blocked") == {"blocked", "withdrawn"}
+    assert _reachable("blocked") == {"blocked", "withdrawn", "cancelled"}
 
 
 def test_only_the_airlock_itself_approves_and_only_after_review():
