@@ -105,3 +105,10 @@ def test_blocking_values_are_masked_review_values_are_not(tmp_path: Path) -> Non
     report = {"findings": [{"verdict": "block", "location": {"line": 1, "start": 3, "end": 21}}]}
     (line,) = render.build_preview(text, "t.txt", report).lines
     assert line.segments == [("id ", False), ("1****************1", True), (" here", False)]
+
+
+def test_every_request_state_has_a_message() -> None:
+    from hub.airlock.states import STATES
+    from hub.airlock.web.messages import MESSAGES
+
+    assert {f"state_{s}" for s in STATES} <= MESSAGES.keys()

@@ -45,6 +45,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state_released": ("已发布", "released"),
     "state_revoked": ("已撤回", "revoked"),
     "state_withdrawn": ("已撤销", "withdrawn"),
+    "state_cancelled": ("已取消（授权终止）", "cancelled (grant ended)"),
     "verdict_pass": ("通过", "pass"),
     "verdict_review": ("需人工审核", "review"),
     "verdict_block": ("拦截", "block"),
