@@ -108,7 +108,4 @@ def test_blocking_values_are_masked_review_values_are_not(tmp_path: Path) -> Non
 
 
 def test_every_request_state_has_a_message() -> None:
-    from hub.airlock.states import STATES
-    from hub.airlock.web.messages import MESSAGES
-
     assert {f"state_{s}" for s in STATES} <= MESSAGES.keys()
