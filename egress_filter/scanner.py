@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from egress_filter.model import FileReport, Finding, Reason, Verdict, mask
 from egress_filter.policy import LevelRules, Policy, default_policy
@@ -40,6 +42,14 @@ MAX_FINDINGS_PER_FILE = 5000
 DIRECT_IDENTIFIERS = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "BANK_CARD", "CN_PASSPORT",
                                 "EMAIL_ADDRESS", "CN_LICENSE_PLATE", "PERSON"})
 IDENTIFIER_COVERAGE = 0.5
+# Free-text cells (备注, 描述 ...) get the text path for names: the column path finds names only
+# as whole cells or after a label. Release files are small; past this many characters of distinct
+# free text per file the pass is skipped and the file goes to review instead (fail closed).
+FREE_TEXT_MAX_CHARS = 1_000_000
+FREE_TEXT_MIN_MEAN_LENGTH = 6
+FREE_TEXT_MIN_HAN_SHARE = 0.2
+FREE_TEXT_ENTITIES = ("PERSON",)
+FREE_TEXT_SAMPLE_ROWS = 20_000  # rows looked at to decide whether a column is free text
 
 
 @dataclass
@@ -197,6 +207,7 @@ def _inspect_table(block: TableBlock, scan: _Scan, detect: Any) -> dict[str, Any
                 profile.setdefault(column, []).append(hit.entity)
                 if hit.entity in DIRECT_IDENTIFIERS:
                     identifiers.add(column)
+    _scan_free_text(table, base, scan, detect)
     info: dict[str, Any] = {"rows": table.num_rows, "columns": table.num_columns}
     if block.name:
         info["name"] = block.name
@@ -217,6 +228,77 @@ def _inspect_table(block: TableBlock, scan: _Scan, detect: Any) -> dict[str, Any
             scan.findings.append(_sdc_finding(f.entity, f.column, f.rows, f.detail, f.verdict, base,
                                               scan.rules))
     return info
+
+
+def _is_free_text(column: Any) -> bool:
+    """Chinese free text: a string column of long-ish values, a fair share holding Han."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return False
+    present = pc.drop_null(column.slice(0, FREE_TEXT_SAMPLE_ROWS))  # a kind, not a detection
+    present = pc.filter(present, pc.not_equal(present, ""))
+    if len(present) == 0:
+        return False
+    mean_length = pc.mean(pc.utf8_length(present)).as_py()
+    han = pc.mean(pc.cast(pc.match_substring_regex(present, "[\u4e00-\u9fff]"),
+                          pa.int8())).as_py()
+    return mean_length >= FREE_TEXT_MIN_MEAN_LENGTH and han >= FREE_TEXT_MIN_HAN_SHARE
+
+
+def _distinct_size(column: Any) -> int:
+    total = int(pc.sum(pc.utf8_length(column)).as_py() or 0)
+    if total <= FREE_TEXT_MAX_CHARS:
+        return total  # all values fit, so the distinct ones do too (an upper bound is enough)
+    return int(pc.sum(pc.utf8_length(pc.unique(column))).as_py() or 0)
+
+
+def _rows_by_value(column: Any) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for row, value in enumerate(column.to_pylist()):
+        if value:
+            rows.setdefault(value, []).append(row)
+    return rows
+
+
+def _scan_free_text(table: Any, base: dict[str, Any], scan: _Scan, detect: Any) -> None:
+    """Names inside free-text cells, through the text path (Presidio + jieba), within a budget."""
+    budget = FREE_TEXT_MAX_CHARS
+    for name in table.column_names:
+        column = table.column(name)
+        if not _is_free_text(column):
+            continue
+        size = _distinct_size(column)
+        if size > budget:
+            scan.reason("free_text_too_large",
+                        f"column {name}: {size} characters of free text, over the "
+                        f"{FREE_TEXT_MAX_CHARS} the name check reads; a person must look",
+                        f"列 {name}：自由文本共 {size} 字，超过姓名检查上限 {FREE_TEXT_MAX_CHARS} 字，"
+                        "须人工审核", Verdict.REVIEW)
+            continue
+        budget -= size
+        rows_of = _rows_by_value(column)
+        values = list(rows_of)
+        text = "\n".join(v.replace("\r", " ").replace("\n", " ") for v in values)
+        every_row = set(range(table.num_rows))  # a whole-column finding lists no rows
+        known = {(name, f.entity): set(f.location["rows"]) if "rows" in f.location else every_row
+                 for f in scan.findings if f.location.get("column") == name}
+        found: dict[str, tuple[set[int], float, list[str]]] = {}
+        for hit in detect.scan_text(text, entities=FREE_TEXT_ENTITIES):
+            if hit.score < scan.rules.min_score:
+                continue
+            rows, score, examples = found.setdefault(hit.entity, (set(), 0.0, []))
+            rows.update(rows_of[values[hit.line - 1]])
+            if len(examples) < 3:
+                examples.append(mask(hit.value))
+            found[hit.entity] = (rows, max(score, hit.score), examples)
+        for entity, (rows, score, examples) in found.items():
+            new = sorted(rows - known.get((name, entity), set()))
+            if not new:
+                continue
+            scan.findings.append(Finding(
+                entity=entity, count=len(new),
+                location={**base, "column": name, "rows": new[:MAX_ROWS_IN_LOCATION]},
+                score=score, examples=examples, verdict=scan.rules.entity_verdict(entity),
+                detail="in free text"))
 
 
 def _column_finding(column: str, hit: Any, base: dict[str, Any], rules: LevelRules,
