@@ -311,6 +311,10 @@ def test_story_from_login_to_verified_release(platform: Platform, browser: Any) 
     assert "300" in airlock.locator("#build-timeout").inner_text()  # ENCLAVE_BUILD_TIMEOUT_S
     airlock.locator("#build-request").click()
     airlock.wait_for_url(re.compile(rf".*/requests/{request_id}$"))
+    deadline = time.monotonic() + 60  # the worker scans the outputs right after the build
+    while state_of(airlock) in ("submitted", "scanning") and time.monotonic() < deadline:
+        time.sleep(1)
+        airlock.reload()
     assert state_of(airlock) == "pending_review"
     assert airlock.locator("#build-provenance").get_attribute("data-build") == str(build_id)
     released = airlock.locator("section.file").first.get_attribute("data-name")
