@@ -5,22 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub import accounts, db
+from hub import accounts
 from hub.errors import AlreadyExists, PermissionDenied, ValidationError
 from hub.models import AuditEntry
 
 
 @pytest.fixture
-def session(tmp_path, monkeypatch):
-    monkeypatch.setenv("ENCLAVE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ENCLAVE_DATABASE_URL", raising=False)
-    with db.session() as s:
-        system = accounts.resolve_actor(s, None)
-        accounts.add_org(s, system, "zz-op", "operator", "郑港运营", "ZZ Operator")
-        accounts.add_org(s, system, "dev1", "developer")
-        accounts.add_org(s, system, "stats", "regulator")
-        yield s
-    db.dispose_all()
+def session(fresh_session):
+    s = fresh_session
+    system = accounts.resolve_actor(s, None)
+    accounts.add_org(s, system, "zz-op", "operator", "郑港运营", "ZZ Operator")
+    accounts.add_org(s, system, "dev1", "developer")
+    accounts.add_org(s, system, "stats", "regulator")
+    return s
 
 
 def _last_entry(session) -> AuditEntry:

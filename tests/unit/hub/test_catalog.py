@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub import accounts, audit, catalog, db
+from hub import accounts, audit, catalog
 from hub.errors import PolicyViolation, ValidationError
 
 
@@ -21,15 +21,12 @@ def fake_tagger(table):
 
 
 @pytest.fixture
-def session(tmp_path, monkeypatch):
-    monkeypatch.setenv("ENCLAVE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ENCLAVE_DATABASE_URL", raising=False)
-    with db.session() as s:
-        system = accounts.resolve_actor(s, None)
-        accounts.add_org(s, system, "zz-op", "operator")
-        accounts.add_org(s, system, "airport", "provider")
-        yield s
-    db.dispose_all()
+def session(fresh_session):
+    s = fresh_session
+    system = accounts.resolve_actor(s, None)
+    accounts.add_org(s, system, "zz-op", "operator")
+    accounts.add_org(s, system, "airport", "provider")
+    return s
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hub import accounts, audit, catalog, db, grants
+from hub import accounts, audit, catalog, grants
 from hub.errors import (
     EnclaveError,
     InvalidTransition,
@@ -29,27 +29,24 @@ def no_tags(table):
 
 
 @pytest.fixture
-def session(tmp_path, monkeypatch):
-    monkeypatch.setenv("ENCLAVE_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ENCLAVE_DATABASE_URL", raising=False)
-    with db.session() as s:
-        system = accounts.resolve_actor(s, None)
-        for name, kind in (("zz-op", "operator"), ("dev1", "developer"), ("dev2", "developer"),
-                           ("airport", "provider"), ("stats", "regulator")):
-            accounts.add_org(s, system, name, kind)
-        for name, org, role in (("boss", "zz-op", "admin"), ("checker", "zz-op", "reviewer"),
-                                ("inspector", "stats", "auditor"), ("ana", "dev1", "analyst"),
-                                ("bob", "dev1", "analyst"), ("carl", "dev2", "analyst"),
-                                ("steward", "airport", "provider_steward")):
-            accounts.add_user(s, system, name, org, [role])
-        for name, level in (("freight", 2), ("people", 3), ("core", 4)):
-            source = tmp_path / f"{name}.csv"
-            source.write_text("month,tonnes,note\n2025-01,12,x\n", encoding="utf-8")
-            catalog.register(s, system, catalog.DatasetSpec(
-                name=name, title_zh=name, provider="airport", domain="交通物流", level=level,
-                files=[Path(source)]), tagger=no_tags)
-        yield s
-    db.dispose_all()
+def session(fresh_session, tmp_path):
+    s = fresh_session
+    system = accounts.resolve_actor(s, None)
+    for name, kind in (("zz-op", "operator"), ("dev1", "developer"), ("dev2", "developer"),
+                       ("airport", "provider"), ("stats", "regulator")):
+        accounts.add_org(s, system, name, kind)
+    for name, org, role in (("boss", "zz-op", "admin"), ("checker", "zz-op", "reviewer"),
+                            ("inspector", "stats", "auditor"), ("ana", "dev1", "analyst"),
+                            ("bob", "dev1", "analyst"), ("carl", "dev2", "analyst"),
+                            ("steward", "airport", "provider_steward")):
+        accounts.add_user(s, system, name, org, [role])
+    for name, level in (("freight", 2), ("people", 3), ("core", 4)):
+        source = tmp_path / f"{name}.csv"
+        source.write_text("month,tonnes,note\n2025-01,12,x\n", encoding="utf-8")
+        catalog.register(s, system, catalog.DatasetSpec(
+            name=name, title_zh=name, provider="airport", domain="交通物流", level=level,
+            files=[Path(source)]), tagger=no_tags)
+    return s
 
 
 def make(session, actor="system", **overrides) -> grants.Grant:
